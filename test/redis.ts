@@ -1,0 +1,27 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import type { Redis } from "ioredis";
+import { createRedisConnection } from "../shared/src/redis/connection.ts";
+
+export function testRedisUrl(): string {
+  return inject("redisUrl");
+}
+
+/** A queue prefix no other test shares, so tests run side by side on one Redis and never touch each other's keys. */
+export function uniquePrefix(label = "t"): string {
+  return `test-${label}-${randomBytes(6).toString("hex")}`;
+}
+
+export function testRedisConnection(purpose = "test"): Redis {
+  return createRedisConnection(testRedisUrl(), { purpose });
+}
+
+/** Deletes only the keys under `prefix` (never FLUSHDB: the Redis may not be ours). */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== "0");
+}
