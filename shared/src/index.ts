@@ -6,3 +6,4 @@ export * from "./akash/wallet.ts";
 export * from "./akash/provider-jwt.ts";
 export * from "./lease-shell/frames.ts";
 export * from "./exec/lease-shell-types.ts";
+export * from "./errors.ts";
