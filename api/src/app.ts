@@ -1,0 +1,114 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { Redis } from "ioredis";
+import type { Logger } from "@shell-exec/shared/logger.ts";
+import type { PrincipalSource } from "./auth/principal.ts";
+import { ShellExecError, UnavailableError } from "./errors.ts";
+import { authenticate, type AuthEnv } from "./middleware/authenticate.ts";
+import { createErrorHandler, errorBody, validationErrorFromZod } from "./middleware/error-handler.ts";
+import { healthzRoute, readyzRoute } from "./routes/service.routes.ts";
+import { cancelJobRoute, getJobRoute, listJobsRoute, submitJobRoute, waitJobRoute } from "./routes/shell-exec.routes.ts";
+import type { ShellExecService } from "./services/shell-exec.service.ts";
+
+export interface AppDeps {
+  shellExec: ShellExecService;
+  principalSources: readonly PrincipalSource[];
+  redis: Redis;
+  logger: Logger;
+  maxBodyBytes: number;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requireJsonBody(): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {
+      const type = c.req.header("content-type") ?? "";
+      if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
+        throw new ShellExecError("UNSUPPORTED_MEDIA_TYPE", 415, "Send the body as JSON with `Content-Type: application/json`.");
+      }
+    }
+    await next();
+  };
+}
+
+export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
+  const app = new OpenAPIHono<AuthEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationErrorFromZod(result.error, result.target === "json" ? "body" : result.target);
+      return undefined;
+    },
+  });
+  const { shellExec } = deps;
+
+  app.use(
+    requestId({
+      headerName: "x-request-id",
+      generator: () => crypto.randomUUID(),
+    }),
+  );
+  app.use(async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    if (incoming && !REQUEST_ID_PATTERN.test(incoming)) c.set("requestId", crypto.randomUUID());
+    await next();
+    c.header("x-request-id", c.get("requestId"));
+  });
+  app.onError(createErrorHandler(deps.logger));
+  app.notFound((c) => c.json(errorBody(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  app.openapi(healthzRoute, (c) => c.json({ status: "ok" as const }, 200));
+  app.openapi(readyzRoute, async (c) => {
+    try {
+      await deps.redis.ping();
+    } catch (error) {
+      throw new UnavailableError("Redis does not answer.", error);
+    }
+    return c.json({ status: "ready" as const }, 200);
+  });
+
+  app.use("/v1/*", requireJsonBody());
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => c.json(errorBody(c, "PAYLOAD_TOO_LARGE", `The body exceeds ${deps.maxBodyBytes} bytes.`), 413),
+    }),
+  );
+  app.use("/v1/*", authenticate(deps.principalSources));
+
+  app.openapi(submitJobRoute, async (c) => {
+    const { wait } = c.req.valid("query");
+    const { job, finished } = await shellExec.submit(c.get("principal"), c.req.valid("param"), c.req.valid("json"), {
+      waitSeconds: wait,
+      signal: c.req.raw.signal,
+    });
+    if (finished) return c.json(job, 200);
+    c.header("Location", job.links.self);
+    return c.json(job, 202);
+  });
+  app.openapi(listJobsRoute, async (c) => c.json(await shellExec.list(c.get("principal"), c.req.valid("query")), 200));
+  app.openapi(getJobRoute, async (c) => c.json(await shellExec.get(c.get("principal"), c.req.valid("param").id), 200));
+  app.openapi(waitJobRoute, async (c) => {
+    const { job, finished } = await shellExec.wait(c.get("principal"), c.req.valid("param").id, c.req.valid("query").timeout, c.req.raw.signal);
+    return c.json(job, finished ? 200 : 202);
+  });
+  app.openapi(cancelJobRoute, async (c) => c.json(await shellExec.cancel(c.get("principal"), c.req.valid("param").id), 202));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "apiKey", in: "header", name: "x-api-key" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "shell-exec",
+      version: "0.1.0",
+      description:
+        "Run commands inside Akash Network deployment containers over a plain REST API: fire and poll, blocking " +
+        "calls and bulk batches. Exit codes never lie, output is never silently cut, a command is sent at most once.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "shell-exec API" }));
+  return app;
+}

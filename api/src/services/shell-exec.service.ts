@@ -1,0 +1,181 @@
+import { randomBytes } from "node:crypto";
+import type { Queue } from "bullmq";
+import type { Logger } from "@shell-exec/shared/logger.ts";
+import type { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
+import { InvalidCursorError } from "@shell-exec/shared/jobs/job-store.ts";
+import { isFinalStatus, type JobRecord, type JobSpec, type JobStatus } from "@shell-exec/shared/jobs/job-model.ts";
+import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { requirePermission } from "../middleware/authenticate.ts";
+import type { Principal } from "../auth/principal.ts";
+import { AlreadyFinishedError, JobNotFoundError, QueueFullError, UnavailableError, ValidationError } from "../errors.ts";
+import type { JobWaiters } from "../jobs/job-waiters.ts";
+import { toJobSummary, toJobView } from "../jobs/job-view.ts";
+import type { JobSummaryView, JobView, SubmitBody } from "../schemas/job.schemas.ts";
+
+export interface LeaseRef {
+  dseq: string;
+  gseq: number;
+  oseq: number;
+}
+
+/** Chain lookups before a job is accepted; throws the typed not-found / not-active errors. */
+export type ResolveLeaseTarget = (input: LeaseRef & { owner: string }) => Promise<{ provider: string; hostUri: string }>;
+
+export interface ShellExecServiceDeps {
+  store: JobStore;
+  queue: Queue<ExecQueueData>;
+  waiters: JobWaiters;
+  resolveLeaseTarget: ResolveLeaseTarget;
+  logger: Logger;
+  /** Above this many waiting jobs, submits answer 429 QUEUE_FULL. */
+  maxQueuedJobs: number;
+}
+
+export function newJobId(): string {
+  return `job_${randomBytes(16).toString("base64url")}`;
+}
+
+/** Submit, read, wait, cancel and list single jobs. Every method takes the principal it acts for. */
+export class ShellExecService {
+  readonly #deps: ShellExecServiceDeps;
+
+  constructor(deps: ShellExecServiceDeps) {
+    this.#deps = deps;
+  }
+
+  async submit(
+    principal: Principal,
+    lease: LeaseRef,
+    body: SubmitBody,
+    options: { waitSeconds?: number | undefined; signal?: AbortSignal | undefined },
+  ): Promise<{ job: JobView; finished: boolean }> {
+    requirePermission(principal, "shell-exec:execute");
+    const { store, queue } = this.#deps;
+    const target = await this.#deps.resolveLeaseTarget({ ...lease, owner: principal.wallet });
+    await this.#assertQueueHasRoom();
+    const spec: JobSpec = {
+      id: newJobId(),
+      principalId: principal.id,
+      wallet: principal.wallet,
+      target: { ...lease, service: body.service, podIndex: body.podIndex, provider: target.provider },
+      hostUri: target.hostUri,
+      request: {
+        mode: body.argv ? "exec" : "shell",
+        command: body.command ?? null,
+        argv: body.argv ?? null,
+        timeout: body.timeout,
+        workdir: body.workdir ?? null,
+        maxOutputBytes: body.maxOutputBytes,
+      },
+      createdAt: new Date().toISOString(),
+      batchId: null,
+    };
+    try {
+      await store.create(spec);
+    } catch (error) {
+      throw new UnavailableError("The job store (Redis) did not accept the job; nothing was queued.", error);
+    }
+    try {
+      await queue.add("exec", { jobId: spec.id }, { jobId: spec.id });
+    } catch (error) {
+      await store.discard(spec).catch(() => undefined);
+      throw new UnavailableError("The queue (Redis) did not accept the job; nothing was queued.", error);
+    }
+    this.#deps.logger.info({ jobId: spec.id, principalId: principal.id, target: spec.target, mode: spec.request.mode }, "job accepted");
+    if (options.waitSeconds) {
+      return this.#waitForFinal(spec.id, principal, options.waitSeconds, options.signal);
+    }
+    const record = await store.get(spec.id);
+    if (!record) throw new UnavailableError("The job store lost the job it just accepted.");
+    return { job: toJobView(record, null), finished: isFinalStatus(record.status) };
+  }
+
+  async get(principal: Principal, id: string): Promise<JobView> {
+    requirePermission(principal, "shell-exec:read");
+    const record = await this.#ownRecord(principal, id);
+    return this.#view(record);
+  }
+
+  async wait(principal: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<{ job: JobView; finished: boolean }> {
+    requirePermission(principal, "shell-exec:read");
+    await this.#ownRecord(principal, id);
+    return this.#waitForFinal(id, principal, timeoutSeconds, signal);
+  }
+
+  async cancel(principal: Principal, id: string): Promise<JobView> {
+    requirePermission(principal, "shell-exec:execute");
+    const record = await this.#ownRecord(principal, id);
+    if (isFinalStatus(record.status)) throw new AlreadyFinishedError(id, record.status);
+    const outcome = await this.#deps.store.cancelQueued(id, {
+      code: "CANCELED",
+      message: "Canceled by a client before it started.",
+      commandMayHaveRun: false,
+    });
+    if (outcome === "canceled") {
+      // The BullMQ job may already be active in a worker that has not claimed it yet: the claim sees `canceled`.
+      await this.#deps.queue.remove(id).catch(() => 0);
+    } else if (outcome === "missing") {
+      throw new JobNotFoundError(id);
+    } else if (outcome === "running") {
+      throw new ValidationError("Cancelling a running job is not supported yet.", [{ field: "id", message: "job is running" }]);
+    } else if (isFinalStatus(outcome)) {
+      throw new AlreadyFinishedError(id, outcome);
+    }
+    return this.#view(await this.#ownRecord(principal, id));
+  }
+
+  async list(
+    principal: Principal,
+    query: { status?: JobStatus | undefined; dseq?: string | undefined; limit: number; cursor?: string | undefined },
+  ): Promise<{ jobs: JobSummaryView[]; nextCursor: string | null }> {
+    requirePermission(principal, "shell-exec:read");
+    try {
+      const page = await this.#deps.store.list({ wallet: principal.wallet, ...query });
+      return { jobs: page.jobs.map(toJobSummary), nextCursor: page.nextCursor };
+    } catch (error) {
+      if (error instanceof InvalidCursorError) {
+        throw new ValidationError("Invalid cursor.", [{ field: "cursor", message: error.message }]);
+      }
+      throw error;
+    }
+  }
+
+  async #waitForFinal(id: string, principal: Principal, seconds: number, signal?: AbortSignal): Promise<{ job: JobView; finished: boolean }> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+      // Register first, then read: a finish published in between still wakes this waiter.
+      const handle = this.#deps.waiters.register(id, deadline - Date.now(), signal);
+      let record: JobRecord;
+      try {
+        record = await this.#ownRecord(principal, id);
+      } catch (error) {
+        handle.release();
+        throw error;
+      }
+      if (isFinalStatus(record.status) || Date.now() >= deadline || signal?.aborted) {
+        handle.release();
+        return { job: await this.#view(record), finished: isFinalStatus(record.status) };
+      }
+      await handle.changed;
+    }
+  }
+
+  async #ownRecord(principal: Principal, id: string): Promise<JobRecord> {
+    const record = await this.#deps.store.get(id);
+    // Someone else's job answers exactly like a missing one.
+    if (!record || record.wallet !== principal.wallet) throw new JobNotFoundError(id);
+    return record;
+  }
+
+  async #view(record: JobRecord): Promise<JobView> {
+    const output = record.result ? await this.#deps.store.getOutput(record.id) : null;
+    return toJobView(record, output);
+  }
+
+  async #assertQueueHasRoom(): Promise<void> {
+    const waiting = await this.#deps.queue.getWaitingCount().catch((error: unknown) => {
+      throw new UnavailableError("The queue (Redis) cannot be reached; nothing was queued.", error);
+    });
+    if (waiting >= this.#deps.maxQueuedJobs) throw new QueueFullError(waiting);
+  }
+}

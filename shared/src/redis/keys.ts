@@ -1,0 +1,31 @@
+/**
+ * Every Redis key and channel the service uses, in one place. All live under the deployment's prefix (QUEUE_PREFIX),
+ * so several installations, or tests, share one Redis without touching each other's keys.
+ */
+export interface RedisKeys {
+  readonly prefix: string;
+  /** Hash: the job's record, its status and (in fields `stdout`/`stderr`) its stored output. */
+  job(id: string): string;
+  /** Sorted set of a wallet's job ids by creation time (ms): the "own jobs" listing. */
+  walletJobs(wallet: string): string;
+  /** String: job id an idempotency key maps to. */
+  idempotency(principalId: string, key: string): string;
+  /** Pub/sub channel: a job id is published when the job reaches a final status. */
+  readonly jobFinishedChannel: string;
+  /** Pub/sub channel: a job id is published when a client asks to cancel a running job. */
+  readonly cancelChannel: string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    prefix,
+    job: (id) => `${prefix}:job:${id}`,
+    walletJobs: (wallet) => `${prefix}:wallet:${wallet}:jobs`,
+    idempotency: (principalId, key) => `${prefix}:idem:${principalId}:${key}`,
+    jobFinishedChannel: `${prefix}:events:job-finished`,
+    cancelChannel: `${prefix}:events:cancel`,
+  };
+}
+
+/** The BullMQ queue single jobs go through (BullMQ prefixes it with `${prefix}`). */
+export const EXEC_QUEUE_NAME = "exec";
