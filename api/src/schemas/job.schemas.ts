@@ -73,13 +73,70 @@ export const submitFieldsShape = {
     }),
 };
 
-export const submitBodySchema = z
-  .strictObject(submitFieldsShape)
-  .superRefine((body, ctx) => {
-    if ((body.command === undefined) === (body.argv === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["command"], message: "give exactly one of `command` (shell) or `argv` (exec)" });
+const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
+const base64String = z.string().max(12 * MIB).refine((v) => v.length % 4 === 0 && base64Pattern.test(v), "must be standard base64");
+const secretNote = "Secret-grade: encrypted at rest while queued, erased once delivered, never logged, audited or echoed, and scrubbed from stored output.";
+
+export const secretFieldsShape = {
+  stdin: z.string().max(8 * MIB).optional().openapi({ description: `Input for the command (UTF-8). ${secretNote}` }),
+  stdinBase64: base64String.optional().openapi({ description: `Input for the command, as base64 bytes. ${secretNote}` }),
+  files: z
+    .array(
+      z.strictObject({
+        path: z
+          .string()
+          .min(2)
+          .max(4096)
+          .regex(/^\//, "must be an absolute path")
+          .refine(noNul, "must not contain NUL bytes")
+          .refine((p) => !p.endsWith("/") && !p.split("/").includes(".."), "must name a file (no trailing '/', no '..')"),
+        content: z.string().max(8 * MIB).optional(),
+        contentBase64: base64String.optional(),
+        mode: z
+          .string()
+          .regex(/^0?[0-7]{3}$/, "an octal mode such as \"0600\"")
+          .default("0600"),
+      }),
+    )
+    .max(64)
+    .optional()
+    .openapi({
+      description:
+        "Files written before the command runs: parent directories created (umask 077), content written to a temporary " +
+        `file in the same directory, mode applied, then renamed into place, so a reader never sees a partial file. ${secretNote}`,
+    }),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment variable name"),
+      z.string().max(MIB).refine(noNul, "must not contain NUL bytes"),
+    )
+    .optional()
+    .openapi({ description: `Variables for this command only. ${secretNote}` }),
+};
+
+function refineSubmit(body: { command?: string | undefined; argv?: string[] | undefined; stdin?: string | undefined; stdinBase64?: string | undefined; files?: { path: string; content?: string | undefined; contentBase64?: string | undefined }[] | undefined; env?: Record<string, string> | undefined }, ctx: z.RefinementCtx): void {
+  if ((body.command === undefined) === (body.argv === undefined)) {
+    ctx.addIssue({ code: "custom", path: ["command"], message: "give exactly one of `command` (shell) or `argv` (exec)" });
+  }
+  if (body.stdin !== undefined && body.stdinBase64 !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["stdinBase64"], message: "give at most one of `stdin` or `stdinBase64`" });
+  }
+  const seen = new Set<string>();
+  body.files?.forEach((file, index) => {
+    if ((file.content === undefined) === (file.contentBase64 === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["files", index, "content"], message: "give exactly one of `content` or `contentBase64`" });
     }
-  })
+    if (seen.has(file.path)) ctx.addIssue({ code: "custom", path: ["files", index, "path"], message: "each path at most once" });
+    seen.add(file.path);
+  });
+  if (body.env && Object.keys(body.env).length > 128) {
+    ctx.addIssue({ code: "custom", path: ["env"], message: "at most 128 variables" });
+  }
+}
+
+export const submitBodySchema = z
+  .strictObject({ ...submitFieldsShape, ...secretFieldsShape })
+  .superRefine(refineSubmit)
   .openapi("SubmitRequest");
 export type SubmitBody = z.infer<typeof submitBodySchema>;
 
@@ -133,6 +190,11 @@ export const jobSchema = z
       timeout: z.number().int(),
       workdir: z.string().nullable(),
       maxOutputBytes: z.number().int(),
+      stdinBytes: z.number().int().openapi({ description: "Size of the input given (its content is never echoed)." }),
+      files: z.array(z.object({ path: z.string(), mode: z.string(), bytes: z.number().int() })).openapi({
+        description: "Files delivered (paths and sizes only; contents are never echoed).",
+      }),
+      envNames: z.array(z.string()).openapi({ description: "Names of the variables given (values are never echoed)." }),
     }),
     batchId: z.string().nullable(),
     createdAt: z.string(),

@@ -46,6 +46,9 @@ export const jobRequestSchema = z.object({
   timeout: z.number().int(),
   workdir: z.string().nullable(),
   maxOutputBytes: z.number().int(),
+  stdinBytes: z.number().int().default(0),
+  files: z.array(z.object({ path: z.string(), mode: z.string(), bytes: z.number().int() })).default([]),
+  envNames: z.array(z.string()).default([]),
 });
 export type JobRequest = z.infer<typeof jobRequestSchema>;
 
