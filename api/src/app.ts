@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     const { job, finished } = await shellExec.submit(c.get("principal"), c.req.valid("param"), c.req.valid("json"), {
       waitSeconds: wait,
       signal: c.req.raw.signal,
+      idempotencyKey: c.req.valid("header")["idempotency-key"],
     });
     if (finished) return c.json(job, 200);
     c.header("Location", job.links.self);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { commonEnvSchema, parseEnv, portSchema } from "@shell-exec/shared/config/env.ts";
+import { secretKeysSchema } from "@shell-exec/shared/secrets/secret-box.ts";
 
 export const apiEnvSchema = commonEnvSchema.extend({
   PORT: portSchema.default(8080),
@@ -19,6 +20,8 @@ export const apiEnvSchema = commonEnvSchema.extend({
   MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(100_000),
   CHAIN_CACHE_SECONDS: z.coerce.number().min(0).default(10),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(10),
+  /** `id:base64(32 bytes)[,id:key…]`, active first: seals secret-grade inputs at rest. */
+  SECRETS_KEYS: secretKeysSchema.optional(),
 });
 export type ApiConfig = z.output<typeof apiEnvSchema>;
 

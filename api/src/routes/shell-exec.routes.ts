@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../schemas/common.schemas.ts";
 import {
+  idempotencyHeaderSchema,
   jobIdParamSchema,
   jobListSchema,
   jobSchema,
@@ -29,6 +30,7 @@ export const submitJobRoute = createRoute({
   request: {
     params: leasePathSchema,
     query: submitQuerySchema,
+    headers: idempotencyHeaderSchema,
     body: { required: true, content: { "application/json": { schema: submitBodySchema } } },
   },
   responses: {
@@ -74,7 +76,10 @@ export const cancelJobRoute = createRoute({
   path: "/v1/shell-exec/jobs/{id}",
   operationId: "cancelShellExecJob",
   summary: "Cancel a job",
-  description: "A queued job ends `canceled` and never runs.",
+  description:
+    "A queued job ends `canceled` and never runs. A running job is aborted by the worker holding it (within about a " +
+    "second) and its process is stopped inside the container through a second exec; the job ends `canceled` and its " +
+    "`error.message` says whether the kill was confirmed. Answers 202 with the job as it stands; wait on it for the end.",
   tags,
   security,
   request: { params: jobIdParamSchema },

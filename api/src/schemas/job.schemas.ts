@@ -140,6 +140,20 @@ export const submitBodySchema = z
   .openapi("SubmitRequest");
 export type SubmitBody = z.infer<typeof submitBodySchema>;
 
+export const idempotencyHeaderSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description:
+        "The same principal, key and body return the same job (for the retention period); the same key with a different body is 409 IDEMPOTENCY_CONFLICT.",
+    }),
+});
+
 export const submitQuerySchema = z.object({
   wait: z.coerce
     .number()

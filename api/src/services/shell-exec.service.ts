@@ -9,6 +9,10 @@ import { requirePermission } from "../middleware/authenticate.ts";
 import type { Principal } from "../auth/principal.ts";
 import { AlreadyFinishedError, JobNotFoundError, QueueFullError, UnavailableError, ValidationError } from "../errors.ts";
 import type { JobWaiters } from "../jobs/job-waiters.ts";
+import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundleFromBody } from "../jobs/submit-inputs.ts";
+import type { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
+import { isEmptyBundle, serializeBundle } from "@shell-exec/shared/secrets/secret-bundle.ts";
+import { ShellExecError } from "../errors.ts";
 import { toJobSummary, toJobView } from "../jobs/job-view.ts";
 import type { JobSummaryView, JobView, SubmitBody } from "../schemas/job.schemas.ts";
 
@@ -29,6 +33,22 @@ export interface ShellExecServiceDeps {
   logger: Logger;
   /** Above this many waiting jobs, submits answer 429 QUEUE_FULL. */
   maxQueuedJobs: number;
+  /** Seals secret-grade inputs; without one, submits carrying them are refused. */
+  secretBox: SecretBox | null;
+}
+
+export class IdempotencyConflictError extends ShellExecError {
+  constructor(key: string) {
+    super("IDEMPOTENCY_CONFLICT", 409, "This Idempotency-Key was already used with a different request.", { details: { idempotencyKey: key } });
+  }
+}
+
+export class SecretsDisabledError extends ShellExecError {
+  constructor() {
+    super("SECRETS_DISABLED", 400, "This server has no SECRETS_KEYS configured, so it cannot accept stdin, files or env.", {
+      details: [{ field: "stdin/files/env", message: "not accepted without SECRETS_KEYS" }],
+    });
+  }
 }
 
 export function newJobId(): string {
@@ -47,47 +67,66 @@ export class ShellExecService {
     principal: Principal,
     lease: LeaseRef,
     body: SubmitBody,
-    options: { waitSeconds?: number | undefined; signal?: AbortSignal | undefined },
+    options: { waitSeconds?: number | undefined; signal?: AbortSignal | undefined; idempotencyKey?: string | undefined },
   ): Promise<{ job: JobView; finished: boolean }> {
     requirePermission(principal, "shell-exec:execute");
-    const { store, queue } = this.#deps;
+    const { store, queue, secretBox } = this.#deps;
+    const bundle = secretBundleFromBody(body);
+    if (!isEmptyBundle(bundle) && !secretBox) throw new SecretsDisabledError();
     const target = await this.#deps.resolveLeaseTarget({ ...lease, owner: principal.wallet });
-    await this.#assertQueueHasRoom();
-    const spec: JobSpec = {
-      id: newJobId(),
-      principalId: principal.id,
-      wallet: principal.wallet,
-      target: { ...lease, service: body.service, podIndex: body.podIndex, provider: target.provider },
-      hostUri: target.hostUri,
-      request: {
-        mode: body.argv ? "exec" : "shell",
-        command: body.command ?? null,
-        argv: body.argv ?? null,
-        timeout: body.timeout,
-        workdir: body.workdir ?? null,
-        maxOutputBytes: body.maxOutputBytes,
-      },
-      createdAt: new Date().toISOString(),
-      batchId: null,
-    };
-    try {
-      await store.create(spec);
-    } catch (error) {
-      throw new UnavailableError("The job store (Redis) did not accept the job; nothing was queued.", error);
+    const id = newJobId();
+    if (options.idempotencyKey) {
+      const fingerprint = requestFingerprint(lease, body, secretBox);
+      const existing = await store.reserveIdempotencyKey(principal.id, options.idempotencyKey, { jobId: id, fingerprint });
+      if (existing) {
+        if (!fingerprintMatches(existing.fingerprint, lease, body, secretBox)) throw new IdempotencyConflictError(options.idempotencyKey);
+        return this.#replay(principal, existing.jobId, options);
+      }
     }
     try {
-      await queue.add("exec", { jobId: spec.id }, { jobId: spec.id });
+      await this.#assertQueueHasRoom();
+      const spec: JobSpec = {
+        id,
+        principalId: principal.id,
+        wallet: principal.wallet,
+        target: { ...lease, service: body.service, podIndex: body.podIndex, provider: target.provider },
+        hostUri: target.hostUri,
+        request: jobRequestFromBody(body, bundle),
+        createdAt: new Date().toISOString(),
+        batchId: null,
+      };
+      const sealedSecrets = isEmptyBundle(bundle) ? null : secretBox!.seal(serializeBundle(bundle), id);
+      try {
+        await store.create(spec, { sealedSecrets });
+      } catch (error) {
+        throw new UnavailableError("The job store (Redis) did not accept the job; nothing was queued.", error);
+      }
+      try {
+        await queue.add("exec", { jobId: id }, { jobId: id });
+      } catch (error) {
+        await store.discard(spec).catch(() => undefined);
+        throw new UnavailableError("The queue (Redis) did not accept the job; nothing was queued.", error);
+      }
     } catch (error) {
-      await store.discard(spec).catch(() => undefined);
-      throw new UnavailableError("The queue (Redis) did not accept the job; nothing was queued.", error);
+      if (options.idempotencyKey) await store.releaseIdempotencyKey(principal.id, options.idempotencyKey).catch(() => undefined);
+      throw error;
     }
-    this.#deps.logger.info({ jobId: spec.id, principalId: principal.id, target: spec.target, mode: spec.request.mode }, "job accepted");
-    if (options.waitSeconds) {
-      return this.#waitForFinal(spec.id, principal, options.waitSeconds, options.signal);
-    }
-    const record = await store.get(spec.id);
+    this.#deps.logger.info({ jobId: id, principalId: principal.id, lease, service: body.service }, "job accepted");
+    if (options.waitSeconds) return this.#waitForFinal(id, principal, options.waitSeconds, options.signal);
+    const record = await store.get(id);
     if (!record) throw new UnavailableError("The job store lost the job it just accepted.");
-    return { job: toJobView(record, null), finished: isFinalStatus(record.status) };
+    return { job: toJobView(record, null), finished: false };
+  }
+
+  /** The same key and body again: the original job, waited on as this request asks. */
+  async #replay(
+    principal: Principal,
+    jobId: string,
+    options: { waitSeconds?: number | undefined; signal?: AbortSignal | undefined },
+  ): Promise<{ job: JobView; finished: boolean }> {
+    // The first request may still be between reserving the key and storing the job.
+    for (let i = 0; i < 50 && !(await this.#deps.store.get(jobId)); i++) await new Promise((r) => setTimeout(r, 20));
+    return this.#waitForFinal(jobId, principal, options.waitSeconds ?? 0, options.signal);
   }
 
   async get(principal: Principal, id: string): Promise<JobView> {
@@ -106,19 +145,17 @@ export class ShellExecService {
     requirePermission(principal, "shell-exec:execute");
     const record = await this.#ownRecord(principal, id);
     if (isFinalStatus(record.status)) throw new AlreadyFinishedError(id, record.status);
-    const outcome = await this.#deps.store.cancelQueued(id, {
+    const outcome = await this.#deps.store.requestCancel(id, {
       code: "CANCELED",
       message: "Canceled by a client before it started.",
       commandMayHaveRun: false,
     });
     if (outcome === "canceled") {
-      // The BullMQ job may already be active in a worker that has not claimed it yet: the claim sees `canceled`.
+      // The BullMQ job may already be active in a worker that has not claimed it yet: its claim sees `canceled`.
       await this.#deps.queue.remove(id).catch(() => 0);
     } else if (outcome === "missing") {
       throw new JobNotFoundError(id);
-    } else if (outcome === "running") {
-      throw new ValidationError("Cancelling a running job is not supported yet.", [{ field: "id", message: "job is running" }]);
-    } else if (isFinalStatus(outcome)) {
+    } else if (outcome !== "cancel-requested" && isFinalStatus(outcome)) {
       throw new AlreadyFinishedError(id, outcome);
     }
     return this.#view(await this.#ownRecord(principal, id));

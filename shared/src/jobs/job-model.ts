@@ -91,6 +91,8 @@ export interface JobRecord extends JobSpec {
   /** When the worker was about to send the command to the provider (the at-most-once marker). */
   sentAt: string | null;
   attempts: number;
+  /** When a client asked to cancel the job while it was running. */
+  cancelRequestedAt: string | null;
 }
 
 export interface JobOutput {

@@ -14,7 +14,7 @@ import {
   type JobStatus,
 } from "./job-model.ts";
 
-const RECORD_FIELDS = ["spec", "status", "startedAt", "finishedAt", "result", "error", "sentAt", "attempts"] as const;
+const RECORD_FIELDS = ["spec", "status", "startedAt", "finishedAt", "result", "error", "sentAt", "attempts", "cancelRequestedAt"] as const;
 
 // Status transitions are Lua scripts so that two processes (an API cancelling, a worker finishing) can never both
 // win: whichever runs first decides, the other sees a final status and backs off.
@@ -28,6 +28,7 @@ if s == 'queued' then
 end
 if s == 'running' then
   if redis.call('HEXISTS', KEYS[1], 'sentAt') == 1 then return 'lost' end
+  if redis.call('HEXISTS', KEYS[1], 'cancelRequestedAt') == 1 then return 'cancel-requested' end
   redis.call('HSET', KEYS[1], 'worker', ARGV[2])
   return 'claimed'
 end
@@ -35,6 +36,7 @@ return 'final'`;
 
 const MARK_SENT = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'cancelRequestedAt') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sentAt', ARGV[1])
 return 1`;
 
@@ -43,6 +45,7 @@ local s = redis.call('HGET', KEYS[1], 'status')
 if not s or (s ~= 'queued' and s ~= 'running') then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'result', ARGV[3], 'error', ARGV[4],
   'stdout', ARGV[5], 'stderr', ARGV[6])
+redis.call('HDEL', KEYS[1], 'secrets')
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('PUBLISH', ARGV[8], ARGV[9])
 return 1`;
@@ -52,8 +55,14 @@ local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return 'missing' end
 if s == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'canceled', 'finishedAt', ARGV[1], 'error', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'secrets')
   redis.call('PUBLISH', ARGV[3], ARGV[4])
   return 'canceled'
+end
+if s == 'running' then
+  redis.call('HSET', KEYS[1], 'cancelRequestedAt', ARGV[1])
+  redis.call('PUBLISH', ARGV[5], ARGV[4])
+  return 'cancel-requested'
 end
 return s`;
 
@@ -63,7 +72,7 @@ redis.call('HSET', KEYS[1], 'status', 'queued')
 redis.call('HDEL', KEYS[1], 'sentAt', 'startedAt', 'worker')
 return 1`;
 
-export type ClaimResult = "claimed" | "lost" | "final" | "missing";
+export type ClaimResult = "claimed" | "lost" | "final" | "missing" | "cancel-requested";
 
 export interface FinishInput {
   status: Exclude<JobStatus, "queued" | "running">;
@@ -111,13 +120,15 @@ export class JobStore {
     return this.#retentionSeconds;
   }
 
-  async create(spec: JobSpec): Promise<void> {
+  async create(spec: JobSpec, options: { sealedSecrets?: string | null } = {}): Promise<void> {
     const key = this.#keys.job(spec.id);
     const index = this.#keys.walletJobs(spec.wallet);
     const createdMs = Date.parse(spec.createdAt);
+    const fields: Record<string, string> = { spec: JSON.stringify(spec), status: "queued", attempts: "0" };
+    if (options.sealedSecrets) fields.secrets = options.sealedSecrets;
     await this.#redis
       .multi()
-      .hset(key, { spec: JSON.stringify(spec), status: "queued", attempts: "0" })
+      .hset(key, fields)
       .expire(key, this.#retentionSeconds)
       .zadd(index, createdMs, spec.id)
       .zremrangebyscore(index, "-inf", createdMs - this.#retentionSeconds * 1000)
@@ -151,7 +162,7 @@ export class JobStore {
 
   async claim(id: string, workerId: string, now = new Date()): Promise<ClaimResult> {
     const result = await this.#redis.eval(CLAIM, 1, this.#keys.job(id), now.toISOString(), workerId);
-    return z.enum(["claimed", "lost", "final", "missing"]).parse(result);
+    return z.enum(["claimed", "lost", "final", "missing", "cancel-requested"]).parse(result);
   }
 
   /** The at-most-once marker. False when the job is no longer running (canceled meanwhile): do not send. */
@@ -178,8 +189,12 @@ export class JobStore {
     return written === 1;
   }
 
-  /** Cancels a job that has not started. Returns the status it had when it was not `queued`. */
-  async cancelQueued(id: string, error: JobError, now = new Date()): Promise<"canceled" | "missing" | JobStatus> {
+  /**
+   * Cancels a job: a queued one ends `canceled` at once and never runs; for a running one the request is recorded
+   * (so it is never sent if it was not yet) and published to the workers, one of which holds it. Returns the final
+   * status it already had otherwise.
+   */
+  async requestCancel(id: string, error: JobError, now = new Date()): Promise<"canceled" | "cancel-requested" | "missing" | JobStatus> {
     const result = await this.#redis.eval(
       CANCEL_QUEUED,
       1,
@@ -188,8 +203,41 @@ export class JobStore {
       JSON.stringify(error),
       this.#keys.jobFinishedChannel,
       id,
+      this.#keys.cancelChannel,
     );
-    return z.union([z.literal("canceled"), z.literal("missing"), jobStatusSchema]).parse(result);
+    return z.union([z.literal("canceled"), z.literal("cancel-requested"), z.literal("missing"), jobStatusSchema]).parse(result);
+  }
+
+  /**
+   * Binds an idempotency key to a job id for the retention window. Returns null when this call made the binding,
+   * otherwise what the key is already bound to.
+   */
+  async reserveIdempotencyKey(
+    principalId: string,
+    key: string,
+    binding: { jobId: string; fingerprint: string },
+  ): Promise<{ jobId: string; fingerprint: string } | null> {
+    const redisKey = this.#keys.idempotency(principalId, key);
+    const value = JSON.stringify(binding);
+    const set = await this.#redis.set(redisKey, value, "EX", this.#retentionSeconds, "NX");
+    if (set === "OK") return null;
+    const existing = await this.#redis.get(redisKey);
+    if (!existing) return this.reserveIdempotencyKey(principalId, key, binding);
+    return z.object({ jobId: z.string(), fingerprint: z.string() }).parse(JSON.parse(existing));
+  }
+
+  async releaseIdempotencyKey(principalId: string, key: string): Promise<void> {
+    await this.#redis.del(this.#keys.idempotency(principalId, key));
+  }
+
+  /** The sealed secret-grade inputs, or null when there are none (or they were already erased). */
+  async getSealedSecrets(id: string): Promise<string | null> {
+    return this.#redis.hget(this.#keys.job(id), "secrets");
+  }
+
+  /** Erases the secret-grade inputs once they were delivered (finish and cancel erase them too). */
+  async eraseSecrets(id: string): Promise<void> {
+    await this.#redis.hdel(this.#keys.job(id), "secrets");
   }
 
   /** Back to `queued` for a retry; only valid when the command was certainly not sent. */
@@ -268,7 +316,7 @@ function decodeCursor(cursor: string): { s: number; id: string } {
 }
 
 function parseRecord(values: (string | null)[]): JobRecord | null {
-  const [spec, status, startedAt, finishedAt, result, error, sentAt, attempts] = values;
+  const [spec, status, startedAt, finishedAt, result, error, sentAt, attempts, cancelRequestedAt] = values;
   if (!spec || !status) return null;
   return {
     ...jobSpecSchema.parse(JSON.parse(spec)),
@@ -279,6 +327,7 @@ function parseRecord(values: (string | null)[]): JobRecord | null {
     error: error ? jobErrorSchema.nullable().parse(JSON.parse(error)) : null,
     sentAt: sentAt ?? null,
     attempts: Number(attempts ?? 0),
+    cancelRequestedAt: cancelRequestedAt ?? null,
   };
 }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -66,6 +66,24 @@ export class SecretBox {
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     const tag = cipher.getAuthTag();
     return ["v1", this.#active.id, iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")].join(".");
+  }
+
+  /**
+   * A keyed digest of data that may contain secrets (e.g. an idempotent request's body), safe to store: unlike a plain
+   * hash it cannot be used to confirm a guessed secret without the key. The key id is part of the result, so a digest
+   * made before a rotation is recomputed with the same key.
+   */
+  fingerprint(data: Buffer, keyId: string = this.#active.id): string {
+    const key = this.#keys.get(keyId);
+    if (!key) throw new SecretBoxError(`fingerprint made with key "${keyId}", which is not configured`);
+    const macKey = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("shell-exec fingerprint"), 32));
+    return `${keyId}.${createHmac("sha256", macKey).update(data).digest("base64url")}`;
+  }
+
+  fingerprintMatches(fingerprint: string, data: Buffer): boolean {
+    const keyId = fingerprint.split(".")[0] ?? "";
+    if (!this.#keys.has(keyId)) return false;
+    return this.fingerprint(data, keyId) === fingerprint;
   }
 
   open(sealed: string, associatedData: string): Buffer {

@@ -1,0 +1,98 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { Queue } from "bullmq";
+import type { AddressInfo } from "node:net";
+import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
+import { createLeaseTargetCache, resolveLeaseTarget } from "@shell-exec/shared/akash/lease-target.ts";
+import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
+import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
+import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
+import type { Logger } from "@shell-exec/shared/logger.ts";
+import { createRedisConnection } from "@shell-exec/shared/redis/connection.ts";
+import { EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
+import { createApp } from "./app.ts";
+import type { PrincipalSource } from "./auth/principal.ts";
+import { StaticApiKeySource } from "./auth/static-api-keys.ts";
+import { readMnemonic, type ApiConfig } from "./config.ts";
+import { JobWaiters } from "./jobs/job-waiters.ts";
+import { ShellExecService } from "./services/shell-exec.service.ts";
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Retry policy for sends that certainly did not reach the provider (see the worker's RetryableSendError). */
+export const SEND_ATTEMPTS = 5;
+export const SEND_BACKOFF_MS = 1_000;
+
+/**
+ * Wires one API process: two Redis connections in all (commands + the job-finished subscription), one Queue on the
+ * command connection, the chain client with its cache, and the HTTP server.
+ */
+export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger: Logger): Promise<RunningApi> {
+  const wallet = resolveWalletAddress(config);
+  if (!config.SHELL_EXEC_API_KEYS?.length) throw new Error("SHELL_EXEC_API_KEYS: at least one API key is required");
+  const keys = redisKeys(config.QUEUE_PREFIX);
+  const redis = createRedisConnection(config.REDIS_URL, { purpose: "api" });
+  const subscriber = createRedisConnection(config.REDIS_URL, { purpose: "api-subscriber" });
+  const queue = new Queue<ExecQueueData>(EXEC_QUEUE_NAME, {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    defaultJobOptions: {
+      attempts: SEND_ATTEMPTS,
+      backoff: { type: "exponential", delay: SEND_BACKOFF_MS },
+      removeOnComplete: true,
+      removeOnFail: { age: 3600 },
+    },
+  });
+  const store = new JobStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS });
+  const waiters = await JobWaiters.start({ subscriber, channel: keys.jobFinishedChannel, logger });
+  const chain = new ChainRestClient({ baseUrl: config.AKASH_REST_URL });
+  const targetCache = createLeaseTargetCache();
+  const targetTtl = { foundMs: config.CHAIN_CACHE_SECONDS * 1000, notFoundMs: Math.min(2_000, config.CHAIN_CACHE_SECONDS * 1000) };
+  const shellExec = new ShellExecService({
+    store,
+    queue,
+    waiters,
+    resolveLeaseTarget: (input) => resolveLeaseTarget({ chain, cache: targetCache, ttl: targetTtl }, input),
+    logger,
+    maxQueuedJobs: config.MAX_QUEUED_JOBS,
+    secretBox: config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null,
+  });
+  const principalSources: PrincipalSource[] = [new StaticApiKeySource({ keys: config.SHELL_EXEC_API_KEYS, wallet })];
+  const app = createApp({ shellExec, principalSources, redis, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST;
+  logger.info({ port, wallet }, "shell-exec API listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Waiters end their long polls at once (they answer 202 with the job as it stands).
+          void waiters.close();
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        await queue.close();
+        await subscriber.quit().catch(() => subscriber.disconnect());
+        await redis.quit().catch(() => redis.disconnect());
+      })()),
+  };
+}
+
+function resolveWalletAddress(config: ApiConfig): string {
+  const mnemonic = readMnemonic(config);
+  if (mnemonic) return AkashWallet.fromMnemonic(mnemonic).address;
+  if (config.AKASH_WALLET_ADDRESS) return config.AKASH_WALLET_ADDRESS;
+  throw new Error("AKASH_WALLET_MNEMONIC, AKASH_WALLET_MNEMONIC_FILE or AKASH_WALLET_ADDRESS: one is required (the wallet jobs act for)");
+}

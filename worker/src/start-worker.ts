@@ -1,0 +1,89 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
+import { ProviderTokenCache } from "@shell-exec/shared/akash/provider-jwt.ts";
+import { TtlCache } from "@shell-exec/shared/akash/ttl-cache.ts";
+import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
+import type { ProviderTlsPolicy } from "@shell-exec/shared/exec/lease-shell-types.ts";
+import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
+import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
+import type { Logger } from "@shell-exec/shared/logger.ts";
+import { createRedisConnection } from "@shell-exec/shared/redis/connection.ts";
+import { EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
+import { CancellationRegistry } from "./cancellations.ts";
+import { readWalletMnemonic, type WorkerConfig } from "./config.ts";
+import { processExecJob, type ProviderPort } from "./exec-processor.ts";
+import { createProviderPort } from "./provider-port.ts";
+
+export interface RunningWorker {
+  readonly workerId: string;
+  /** Stops taking jobs, lets running ones finish (up to the grace period), then closes every connection. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+/**
+ * One worker process: a BullMQ Worker (its own blocking connection), one command connection for the job store, one
+ * subscription for cancels, the token cache and the provider client shared by all of the process's jobs.
+ */
+export async function startWorker(
+  config: WorkerConfig & { REDIS_URL: string },
+  logger: Logger,
+  overrides: { provider?: ProviderPort } = {},
+): Promise<RunningWorker> {
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const log = logger.child({ workerId });
+  const wallet = AkashWallet.fromMnemonic(readWalletMnemonic(config));
+  const keys = redisKeys(config.QUEUE_PREFIX);
+  const redis = createRedisConnection(config.REDIS_URL, { purpose: "worker" });
+  const subscriber = createRedisConnection(config.REDIS_URL, { purpose: "worker-subscriber" });
+  const store = new JobStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS });
+  const cancellations = await CancellationRegistry.start({ subscriber, channel: keys.cancelChannel, logger: log });
+  const chain = new ChainRestClient({ baseUrl: config.AKASH_REST_URL });
+  const certificates = new TtlCache<string[]>({ maxEntries: 1_000 });
+  const providerTls = async (provider: string): Promise<ProviderTlsPolicy> => ({
+    insecureSkipVerify: config.PROVIDER_TLS_INSECURE,
+    onChainCertificatesPem: config.PROVIDER_TLS_INSECURE
+      ? []
+      : await certificates.getOrLoad(provider, async () => ({ value: await chain.listCertificates(provider), ttlMs: 60_000 })),
+  });
+  const provider = overrides.provider ?? createProviderPort({ logger: log });
+  const deps = {
+    store,
+    provider,
+    wallet,
+    tokens: new ProviderTokenCache({ ttlSeconds: config.PROVIDER_TOKEN_TTL_SECONDS }),
+    providerTls,
+    workerId,
+    logger: log,
+    connectTimeoutMs: config.PROVIDER_CONNECT_TIMEOUT_MS,
+    deadlineGraceSeconds: config.DEADLINE_GRACE_SECONDS,
+    cancellations,
+    secretBox: config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null,
+  };
+  const worker = new Worker<ExecQueueData>(EXEC_QUEUE_NAME, (job) => processExecJob(deps, job), {
+    connection: { url: config.REDIS_URL, connectionName: "shell-exec:worker-bullmq" },
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.LOCK_DURATION_MS,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+    // Re-delivery of a stalled job is safe: the claim decides between "run again" (never sent) and WORKER_LOST.
+    maxStalledCount: 10,
+  });
+  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  await worker.waitUntilReady();
+  log.info({ concurrency: config.WORKER_CONCURRENCY, wallet: wallet.address }, "shell-exec worker ready");
+
+  let closing: Promise<void> | undefined;
+  return {
+    workerId,
+    close: (options = {}) =>
+      (closing ??= (async () => {
+        await worker.close(options.force ?? false);
+        await cancellations.close();
+        await subscriber.quit().catch(() => subscriber.disconnect());
+        await redis.quit().catch(() => redis.disconnect());
+      })()),
+  };
+}
