@@ -1,5 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { Agent, setGlobalDispatcher } from "undici";
 import { assertNoLeaks, countGuardedResources, type ResourceCounts } from "./leak-guard.ts";
+
+// fetch() keeps connections alive in a process-wide pool, which would look like a leak of whichever test opened them
+// first. Tests talk to servers they start and stop themselves, so pooling buys nothing: one connection per request.
+setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 // Registered before the test file's own hooks, so (vitest runs "after" hooks in reverse) these run after the
 // file's cleanup: a resource closed in the file's afterEach/afterAll is not a leak.

@@ -148,7 +148,7 @@ export const idempotencyHeaderSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
     .optional()
     .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
+      param: { name: "idempotency-key", in: "header" },
       description:
         "The same principal, key and body return the same job (for the retention period); the same key with a different body is 409 IDEMPOTENCY_CONFLICT.",
     }),
