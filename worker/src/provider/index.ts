@@ -4,6 +4,8 @@ export { OutputCollector, collectedOutput, emptyOutput } from "./output-collecto
 export {
   providerTlsOptions,
   assessPeerCertificate,
+  peerCertificateFacts,
+  type PeerCertificateFacts,
   isPinned,
   certificatesInPem,
   ProviderTlsUntrustedError,

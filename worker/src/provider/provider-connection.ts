@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { ProviderAuth, ProviderTlsPolicy } from "@shell-exec/shared/exec/lease-shell-types.ts";
-import { assessPeerCertificate, providerTlsOptions, type ProviderTlsUntrustedError } from "./provider-tls.ts";
+import { assessPeerCertificate, peerCertificateFacts, providerTlsOptions, type ProviderTlsUntrustedError } from "./provider-tls.ts";
 
 /**
  * Opens the TCP (and TLS) connection to a provider gateway and returns it ready for the first HTTP byte, so that
@@ -76,7 +76,7 @@ export function openProviderSocket(options: ProviderSocketOptions): Promise<Sock
     const onAbort = (): void => settle({ kind: "aborted" });
     const onConnected = (): void => {
       if (!secure) return settle(null);
-      const verdict = assessPeerCertificate(socket as TLSSocket, options.tls);
+      const verdict = assessPeerCertificate(peerCertificateFacts(socket as TLSSocket), options.tls);
       settle(verdict.trusted ? null : { kind: "tls-untrusted", error: verdict.error });
     };
     const timer = setTimeout(

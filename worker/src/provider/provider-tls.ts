@@ -58,12 +58,24 @@ export type PeerCertificateVerdict =
   | { trusted: true; via: "ca" | "on-chain" | "insecure-skip-verify" }
   | { trusted: false; error: ProviderTlsUntrustedError };
 
-/** Decides on a TLS socket whose handshake has completed with `providerTlsOptions`. */
-export function assessPeerCertificate(socket: TLSSocket, policy: ProviderTlsPolicy, now: Date = new Date()): PeerCertificateVerdict {
+/** What the handshake established, read at 'secureConnect' (Node may drop the peer certificate later, e.g. once a
+ * TLS 1.3 session ticket arrives). */
+export interface PeerCertificateFacts {
+  /** Valid for the host under Node's default trust store (chain and hostname). */
+  authorized: boolean;
+  verifyError: string | undefined;
+  certificate: X509Certificate | undefined;
+}
+
+export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts {
+  return { authorized: socket.authorized, verifyError: errorCode(socket.authorizationError), certificate: socket.getPeerX509Certificate() };
+}
+
+/** Decides on the facts of a handshake made with `providerTlsOptions`. */
+export function assessPeerCertificate(facts: PeerCertificateFacts, policy: ProviderTlsPolicy, now: Date = new Date()): PeerCertificateVerdict {
   if (policy.insecureSkipVerify === true) return { trusted: true, via: "insecure-skip-verify" };
-  if (socket.authorized) return { trusted: true, via: "ca" };
-  const verifyError = errorCode(socket.authorizationError);
-  const peer = socket.getPeerX509Certificate();
+  if (facts.authorized) return { trusted: true, via: "ca" };
+  const { verifyError, certificate: peer } = facts;
   if (!peer) return { trusted: false, error: new ProviderTlsUntrustedError("The provider presented no certificate.", { verifyError }) };
   const fingerprint256 = peer.fingerprint256;
   if (!isPinned(peer.raw, policy.onChainCertificatesPem)) {
