@@ -306,4 +306,15 @@ describe("LeaseShellClient edge cases", () => {
     await expect(client.exec(request(provider, { argv: ["echo", ""] }))).rejects.toBeInstanceOf(InvalidLeaseShellRequestError);
     expect(provider.connections).toBe(0);
   });
+
+  it.each([
+    ["a negative output cap", { maxOutputBytes: -1 }],
+    ["a fractional output cap", { maxOutputBytes: 1.5 }],
+    ["a zero deadline", { deadlineMs: 0 }],
+    ["a deadline past what a timer holds", { deadlineMs: 2 ** 31 }],
+  ])("rejects %s before connecting", async (_name, patch) => {
+    const provider = await fakeProvider();
+    await expect(client.exec(request(provider, patch))).rejects.toBeInstanceOf(InvalidLeaseShellRequestError);
+    expect(provider.connections).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import type { ExecOutcome, LeaseShellRequest } from "@shell-exec/shared/exec/lease-shell-types.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
 import { classifyFailure, type ExchangeFailure } from "./classify-failure.ts";
-import { buildLeaseShellUrl } from "./lease-shell-url.ts";
+import { buildLeaseShellUrl, InvalidLeaseShellRequestError } from "./lease-shell-url.ts";
 import { runLeaseShellSession } from "./lease-shell-session.ts";
 import { emptyOutput } from "./output-collector.ts";
 import { openProviderSocket, ProviderSocketError } from "./provider-connection.ts";
@@ -46,6 +46,7 @@ export class LeaseShellClient {
 
   async exec(req: LeaseShellRequest): Promise<ExecOutcome> {
     const url = buildLeaseShellUrl(req);
+    assertLimits(req);
     // Never the URL (it carries argv), never stdin, never the token.
     const log = this.#logger.child({
       provider: url.host,
@@ -126,4 +127,20 @@ export class LeaseShellClient {
     else log.info(summary, "lease shell ended");
     return outcome;
   }
+}
+
+/** Node timers hold at most 2^31-1 ms; a larger value would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function assertLimits(req: LeaseShellRequest): void {
+  const check = (field: string, value: number | undefined, min: number, max: number): void => {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new InvalidLeaseShellRequestError(field, `${field} ${value} is not in [${min}, ${max}]`);
+    }
+  };
+  check("deadlineMs", req.deadlineMs, 1, MAX_TIMER_MS);
+  check("connectTimeoutMs", req.connectTimeoutMs, 1, MAX_TIMER_MS);
+  check("maxOutputBytes", req.maxOutputBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (!Number.isInteger(req.maxOutputBytes)) throw new InvalidLeaseShellRequestError("maxOutputBytes", "maxOutputBytes must be an integer");
 }
