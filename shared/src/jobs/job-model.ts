@@ -1,9 +1,10 @@
 import { z } from "zod";
 
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "canceled", "error"] as const;
+/** `skipped` is only reached by batch targets that never started because the batch's error budget ran out. */
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "canceled", "error", "skipped"] as const;
 export const jobStatusSchema = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
-export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "timed_out", "canceled", "error"];
+export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "timed_out", "canceled", "error", "skipped"];
 export function isFinalStatus(status: JobStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
@@ -23,6 +24,7 @@ export const JOB_ERROR_CODES = [
   "WORKER_LOST",
   "TIMED_OUT",
   "CANCELED",
+  "SKIPPED",
   "INTERNAL_ERROR",
 ] as const;
 export const jobErrorCodeSchema = z.enum(JOB_ERROR_CODES);

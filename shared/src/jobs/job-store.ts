@@ -18,10 +18,34 @@ const RECORD_FIELDS = ["spec", "status", "startedAt", "finishedAt", "result", "e
 
 // Status transitions are Lua scripts so that two processes (an API cancelling, a worker finishing) can never both
 // win: whichever runs first decides, the other sees a final status and backs off.
-const CLAIM = `
+//
+// A job that belongs to a batch names the batch hash in its field `counters`; every transition moves one count
+// there (c:<status>) in the same script, so batch counts are exact and reading them costs one HGETALL. A batch job
+// that was dispatched also holds one of the batch's in-flight slots until it ends. (The counter key is read from the
+// job hash rather than passed in KEYS: fine on a single Redis, which is what this service targets.)
+const COUNTERS = `
+local function count(jobKey, from, to)
+  local c = redis.call('HGET', jobKey, 'counters')
+  if not c then return end
+  if from then redis.call('HINCRBY', c, 'c:' .. from, -1) end
+  if to then redis.call('HINCRBY', c, 'c:' .. to, 1) end
+end
+local function ended(jobKey)
+  local c = redis.call('HGET', jobKey, 'counters')
+  if c and redis.call('HGET', jobKey, 'dispatched') == '1' then
+    redis.call('HINCRBY', c, 'inflight', -1)
+    redis.call('HDEL', jobKey, 'dispatched')
+  end
+  local a = redis.call('HGET', jobKey, 'activeSet')
+  if a then redis.call('SREM', a, redis.call('HGET', jobKey, 'id') or jobKey) end
+end
+`;
+
+const CLAIM = `${COUNTERS}
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return 'missing' end
 if s == 'queued' then
+  count(KEYS[1], 'queued', 'running')
   redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1], 'worker', ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
   return 'claimed'
@@ -40,9 +64,11 @@ if redis.call('HEXISTS', KEYS[1], 'cancelRequestedAt') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sentAt', ARGV[1])
 return 1`;
 
-const FINISH = `
+const FINISH = `${COUNTERS}
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s or (s ~= 'queued' and s ~= 'running') then return 0 end
+count(KEYS[1], s, ARGV[1])
+ended(KEYS[1])
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'result', ARGV[3], 'error', ARGV[4],
   'stdout', ARGV[5], 'stderr', ARGV[6])
 redis.call('HDEL', KEYS[1], 'secrets')
@@ -50,10 +76,12 @@ redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('PUBLISH', ARGV[8], ARGV[9])
 return 1`;
 
-const CANCEL_QUEUED = `
+const CANCEL_QUEUED = `${COUNTERS}
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return 'missing' end
 if s == 'queued' then
+  count(KEYS[1], 'queued', 'canceled')
+  ended(KEYS[1])
   redis.call('HSET', KEYS[1], 'status', 'canceled', 'finishedAt', ARGV[1], 'error', ARGV[2])
   redis.call('HDEL', KEYS[1], 'secrets')
   redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -66,8 +94,9 @@ if s == 'running' then
 end
 return s`;
 
-const REQUEUE = `
+const REQUEUE = `${COUNTERS}
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+count(KEYS[1], 'running', 'queued')
 redis.call('HSET', KEYS[1], 'status', 'queued')
 redis.call('HDEL', KEYS[1], 'sentAt', 'startedAt', 'worker')
 return 1`;
@@ -120,12 +149,11 @@ export class JobStore {
     return this.#retentionSeconds;
   }
 
-  async create(spec: JobSpec, options: { sealedSecrets?: string | null } = {}): Promise<void> {
+  async create(spec: JobSpec, options: { sealedSecrets?: string | null; activeSet?: string } = {}): Promise<void> {
     const key = this.#keys.job(spec.id);
     const index = this.#keys.walletJobs(spec.wallet);
     const createdMs = Date.parse(spec.createdAt);
-    const fields: Record<string, string> = { spec: JSON.stringify(spec), status: "queued", attempts: "0" };
-    if (options.sealedSecrets) fields.secrets = options.sealedSecrets;
+    const fields = jobHashFields(spec, options);
     await this.#redis
       .multi()
       .hset(key, fields)
@@ -294,6 +322,18 @@ export class JobStore {
     }
     return { jobs, nextCursor: lastScore === null || lastId === null ? null : encodeCursor(lastScore, lastId) };
   }
+}
+
+/** The hash fields of a new job; batches write many of them in one pipeline. */
+export function jobHashFields(
+  spec: JobSpec,
+  options: { sealedSecrets?: string | null; activeSet?: string; counters?: string },
+): Record<string, string> {
+  const fields: Record<string, string> = { id: spec.id, spec: JSON.stringify(spec), status: "queued", attempts: "0" };
+  if (options.sealedSecrets) fields.secrets = options.sealedSecrets;
+  if (options.activeSet) fields.activeSet = options.activeSet;
+  if (options.counters) fields.counters = options.counters;
+  return fields;
 }
 
 function matches(record: JobRecord, query: ListJobsQuery): boolean {

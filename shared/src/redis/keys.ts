@@ -10,6 +10,16 @@ export interface RedisKeys {
   walletJobs(wallet: string): string;
   /** String: job id an idempotency key maps to. */
   idempotency(principalId: string, key: string): string;
+  /** Hash: a batch's spec, status and exact counts (c:<status>, inflight). */
+  batch(id: string): string;
+  /** List: the batch's job ids not yet dispatched, in target order. */
+  batchPending(id: string): string;
+  /** Sorted set: all of the batch's job ids, scored by target index (listing). */
+  batchJobs(id: string): string;
+  /** Set: ids dispatched to the queue and not yet confirmed running (re-enqueued by the sweeper after a crash). */
+  batchDispatched(id: string): string;
+  /** Set: ids of batches still running, for the sweeper. */
+  readonly activeBatches: string;
   /** Pub/sub channel: a job id is published when the job reaches a final status. */
   readonly jobFinishedChannel: string;
   /** Pub/sub channel: a job id is published when a client asks to cancel a running job. */
@@ -22,6 +32,11 @@ export function redisKeys(prefix: string): RedisKeys {
     job: (id) => `${prefix}:job:${id}`,
     walletJobs: (wallet) => `${prefix}:wallet:${wallet}:jobs`,
     idempotency: (principalId, key) => `${prefix}:idem:${principalId}:${key}`,
+    batch: (id) => `${prefix}:batch:${id}`,
+    batchPending: (id) => `${prefix}:batch:${id}:pending`,
+    batchJobs: (id) => `${prefix}:batch:${id}:jobs`,
+    batchDispatched: (id) => `${prefix}:batch:${id}:dispatched`,
+    activeBatches: `${prefix}:batches:active`,
     jobFinishedChannel: `${prefix}:events:job-finished`,
     cancelChannel: `${prefix}:events:cancel`,
   };
@@ -29,3 +44,8 @@ export function redisKeys(prefix: string): RedisKeys {
 
 /** The BullMQ queue single jobs go through (BullMQ prefixes it with `${prefix}`). */
 export const EXEC_QUEUE_NAME = "exec";
+/**
+ * Batch targets go through their own queue, served by their own worker slots: a 10,000-target batch never stands
+ * in front of a single exec.
+ */
+export const BATCH_QUEUE_NAME = "exec-batch";
