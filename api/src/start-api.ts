@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
 import { createLeaseTargetCache, resolveLeaseTarget } from "@shell-exec/shared/akash/lease-target.ts";
 import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
-import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { EXEC_JOB_OPTIONS, type ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
 import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
@@ -23,10 +23,6 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Retry policy for sends that certainly did not reach the provider (see the worker's RetryableSendError). */
-export const SEND_ATTEMPTS = 5;
-export const SEND_BACKOFF_MS = 1_000;
-
 /**
  * Wires one API process: two Redis connections in all (commands + the job-finished subscription), one Queue on the
  * command connection, the chain client with its cache, and the HTTP server.
@@ -40,12 +36,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
   const queue = new Queue<ExecQueueData>(EXEC_QUEUE_NAME, {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
-    defaultJobOptions: {
-      attempts: SEND_ATTEMPTS,
-      backoff: { type: "exponential", delay: SEND_BACKOFF_MS },
-      removeOnComplete: true,
-      removeOnFail: { age: 3600 },
-    },
+    defaultJobOptions: EXEC_JOB_OPTIONS,
   });
   const store = new JobStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS });
   const waiters = await JobWaiters.start({ subscriber, channel: keys.jobFinishedChannel, logger });

@@ -8,6 +8,9 @@ export const workerEnvSchema = commonEnvSchema.extend({
   AKASH_WALLET_MNEMONIC: z.string().optional(),
   AKASH_WALLET_MNEMONIC_FILE: z.string().optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Slots for batch targets, separate from single execs so a big batch never delays them. */
+  WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  BATCH_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   PROVIDER_TLS_INSECURE: booleanFromEnv.default(false),
   PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Extra seconds the worker waits past a command's own timeout before it gives up on the provider. */

@@ -40,6 +40,8 @@ export interface ExecProcessorDeps {
   connectTimeoutMs: number;
   deadlineGraceSeconds: number;
   secretBox: SecretBox | null;
+  /** Called after a batch job ended (or was found already ended), so the batch can dispatch its next targets. */
+  onBatchJobEnded?: (batchId: string) => Promise<void>;
   /** Aborts of running jobs requested by clients, by job id. */
   cancellations: { register(jobId: string): AbortSignal; release(jobId: string): void };
 }
@@ -53,6 +55,17 @@ export class RetryableSendError extends Error {
 }
 
 export async function processExecJob(deps: ExecProcessorDeps, job: Job<ExecQueueData>): Promise<void> {
+  const { batchId } = execQueueDataSchema.parse(job.data);
+  try {
+    await runExecJob(deps, job);
+  } finally {
+    if (batchId && deps.onBatchJobEnded) {
+      await deps.onBatchJobEnded(batchId).catch((error: unknown) => deps.logger.warn({ err: error, batchId }, "batch dispatch after a job failed; the sweeper will retry"));
+    }
+  }
+}
+
+async function runExecJob(deps: ExecProcessorDeps, job: Job<ExecQueueData>): Promise<void> {
   const { jobId } = execQueueDataSchema.parse(job.data);
   const { store, logger } = deps;
   const log = logger.child({ jobId, bullAttempt: job.attemptsMade + 1 });

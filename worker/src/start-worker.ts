@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
+import { BatchStore } from "@shell-exec/shared/batches/batch-store.ts";
+import { EXEC_JOB_OPTIONS } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { BatchDispatcher } from "./batch-dispatcher.ts";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
 import { ProviderTokenCache } from "@shell-exec/shared/akash/provider-jwt.ts";
 import { TtlCache } from "@shell-exec/shared/akash/ttl-cache.ts";
@@ -11,7 +14,7 @@ import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
 import { createRedisConnection } from "@shell-exec/shared/redis/connection.ts";
-import { EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
+import { BATCH_QUEUE_NAME, EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
 import { CancellationRegistry } from "./cancellations.ts";
 import { readWalletMnemonic, type WorkerConfig } from "./config.ts";
 import { processExecJob, type ProviderPort } from "./exec-processor.ts";
@@ -49,6 +52,13 @@ export async function startWorker(
       : await certificates.getOrLoad(provider, async () => ({ value: await chain.listCertificates(provider), ttlMs: 60_000 })),
   });
   const provider = overrides.provider ?? createProviderPort({ logger: log });
+  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: EXEC_JOB_OPTIONS });
+  const dispatcher = new BatchDispatcher({
+    batches: new BatchStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS }),
+    jobs: store,
+    queue: batchQueue,
+    logger: log,
+  });
   const deps = {
     store,
     provider,
@@ -61,18 +71,34 @@ export async function startWorker(
     deadlineGraceSeconds: config.DEADLINE_GRACE_SECONDS,
     cancellations,
     secretBox: config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null,
+    onBatchJobEnded: async (batchId: string) => void (await dispatcher.dispatch(batchId)),
   };
-  const worker = new Worker<ExecQueueData>(EXEC_QUEUE_NAME, (job) => processExecJob(deps, job), {
-    connection: { url: config.REDIS_URL, connectionName: "shell-exec:worker-bullmq" },
+  const workerOptions = (name: string, concurrency: number) => ({
+    connection: { url: config.REDIS_URL, connectionName: `shell-exec:${name}` },
     prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
+    concurrency,
     lockDuration: config.LOCK_DURATION_MS,
     stalledInterval: config.STALLED_INTERVAL_MS,
     // Re-delivery of a stalled job is safe: the claim decides between "run again" (never sent) and WORKER_LOST.
     maxStalledCount: 10,
   });
-  worker.on("error", (error) => log.error({ err: error }, "worker error"));
-  await worker.waitUntilReady();
+  const worker = new Worker<ExecQueueData>(EXEC_QUEUE_NAME, (job) => processExecJob(deps, job), workerOptions("worker-exec", config.WORKER_CONCURRENCY));
+  const batchWorker = new Worker<ExecQueueData>(
+    BATCH_QUEUE_NAME,
+    (job) => processExecJob(deps, job),
+    workerOptions("worker-batch", config.WORKER_BATCH_CONCURRENCY),
+  );
+  for (const w of [worker, batchWorker]) w.on("error", (error) => log.error({ err: error }, "worker error"));
+  await Promise.all([worker.waitUntilReady(), batchWorker.waitUntilReady()]);
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    dispatcher
+      .sweep()
+      .catch((error: unknown) => log.warn({ err: error }, "batch sweep failed"))
+      .finally(() => (sweeping = false));
+  }, config.BATCH_SWEEP_INTERVAL_MS);
   log.info({ concurrency: config.WORKER_CONCURRENCY, wallet: wallet.address }, "shell-exec worker ready");
 
   let closing: Promise<void> | undefined;
@@ -80,7 +106,9 @@ export async function startWorker(
     workerId,
     close: (options = {}) =>
       (closing ??= (async () => {
-        await worker.close(options.force ?? false);
+        clearInterval(sweeper);
+        await Promise.all([worker.close(options.force ?? false), batchWorker.close(options.force ?? false)]);
+        await batchQueue.close();
         await cancellations.close();
         await subscriber.quit().catch(() => subscriber.disconnect());
         await redis.quit().catch(() => redis.disconnect());

@@ -1,5 +1,16 @@
 import { z } from "zod";
 
-/** BullMQ job data for the exec queue: only the id. The record itself lives in the JobStore. */
-export const execQueueDataSchema = z.object({ jobId: z.string().min(1) });
+/** BullMQ job data for the exec queues: only ids. The record itself lives in the JobStore. */
+export const execQueueDataSchema = z.object({ jobId: z.string().min(1), batchId: z.string().min(1).optional() });
 export type ExecQueueData = z.infer<typeof execQueueDataSchema>;
+
+/**
+ * Options of every exec job. `attempts` only matters for sends that certainly did not reach the provider (the worker
+ * throws to retry only then); a command that may have run is never retried.
+ */
+export const EXEC_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: "exponential", delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 3600 },
+} as const;
