@@ -1,0 +1,10 @@
+export { startAkashSim, type AkashSim, type SimProvider, type StartAkashSimOptions } from "./sim.ts";
+export {
+  akashSimSeedSchema, parseSeed, walletSeedSchema, providerSeedSchema, deploymentSeedSchema, leaseSeedSchema,
+  serviceSeedSchema, certificateSeedSchema, fastResponderSchema, deploymentStates, leaseStates, certificateStates,
+  type AkashSimSeed, type ParsedAkashSimSeed, type WalletSeed, type ProviderSeed, type DeploymentSeed, type LeaseSeed,
+  type ServiceSeed, type CertificateSeed, type FastResponder, type DeploymentStateName, type LeaseStateName,
+  type CertificateStateName,
+} from "./seed.ts";
+export type { ChainState, LeaseRef, LeaseId, LeaseRecord, ServiceRecord } from "./state.ts";
+export type { ChainFaults } from "./chain/chain-rest.ts";
