@@ -12,13 +12,18 @@ import { createErrorHandler, errorBody, validationErrorFromZod } from "./middlew
 import { healthzRoute, readyzRoute } from "./routes/service.routes.ts";
 import { cancelJobRoute, getJobRoute, listJobsRoute, submitJobRoute, waitJobRoute } from "./routes/shell-exec.routes.ts";
 import type { ShellExecService } from "./services/shell-exec.service.ts";
+import type { BatchService } from "./services/batch.service.ts";
+import { cancelBatchRoute, createBatchRoute, getBatchRoute, listBatchJobsRoute, waitBatchRoute } from "./routes/batch.routes.ts";
 
 export interface AppDeps {
   shellExec: ShellExecService;
+  batches: BatchService;
   principalSources: readonly PrincipalSource[];
   redis: Redis;
   logger: Logger;
   maxBodyBytes: number;
+  /** Batches carry per-target inputs, so they get their own (larger) body limit. */
+  maxBatchBodyBytes: number;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,13 +75,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   });
 
   app.use("/v1/*", requireJsonBody());
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) => c.json(errorBody(c, "PAYLOAD_TOO_LARGE", `The body exceeds ${deps.maxBodyBytes} bytes.`), 413),
-    }),
-  );
+  const limit = (maxSize: number) =>
+    bodyLimit({ maxSize, onError: (c) => c.json(errorBody(c, "PAYLOAD_TOO_LARGE", `The body exceeds ${maxSize} bytes.`), 413) });
+  app.use("/v1/shell-exec/batches", limit(deps.maxBatchBodyBytes));
+  app.use("/v1/deployments/*", limit(deps.maxBodyBytes));
   app.use("/v1/*", authenticate(deps.principalSources));
 
   app.openapi(submitJobRoute, async (c) => {
@@ -97,6 +99,22 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     return c.json(job, finished ? 200 : 202);
   });
   app.openapi(cancelJobRoute, async (c) => c.json(await shellExec.cancel(c.get("principal"), c.req.valid("param").id), 202));
+
+  const { batches } = deps;
+  app.openapi(createBatchRoute, async (c) =>
+    c.json(await batches.create(c.get("principal"), c.req.valid("json"), { idempotencyKey: c.req.valid("header")["idempotency-key"] }), 202),
+  );
+  app.openapi(getBatchRoute, async (c) => c.json(await batches.get(c.get("principal"), c.req.valid("param").id), 200));
+  app.openapi(listBatchJobsRoute, async (c) =>
+    c.json(await batches.listJobs(c.get("principal"), c.req.valid("param").id, c.req.valid("query")), 200),
+  );
+  app.openapi(waitBatchRoute, async (c) => {
+    const { batch, finished } = await batches.wait(c.get("principal"), c.req.valid("param").id, c.req.valid("query").timeout, c.req.raw.signal);
+    return c.json(batch, finished ? 200 : 202);
+  });
+  app.openapi(cancelBatchRoute, async (c) =>
+    c.json(await batches.cancel(c.get("principal"), c.req.valid("param").id, (principal, jobId) => shellExec.cancel(principal, jobId)), 202),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "apiKey", in: "header", name: "x-api-key" });
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });

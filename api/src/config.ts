@@ -17,6 +17,7 @@ export const apiEnvSchema = commonEnvSchema.extend({
     .optional(),
   RESULT_RETENTION_SECONDS: z.coerce.number().int().min(60).default(86_400),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  MAX_BATCH_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(100_000),
   CHAIN_CACHE_SECONDS: z.coerce.number().min(0).default(10),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(10),

@@ -9,7 +9,9 @@ import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
 import { createRedisConnection } from "@shell-exec/shared/redis/connection.ts";
-import { EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
+import { BATCH_QUEUE_NAME, EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
+import { BatchStore } from "@shell-exec/shared/batches/batch-store.ts";
+import { BatchService } from "./services/batch.service.ts";
 import { createApp } from "./app.ts";
 import type { PrincipalSource } from "./auth/principal.ts";
 import { StaticApiKeySource } from "./auth/static-api-keys.ts";
@@ -38,22 +40,42 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     prefix: config.QUEUE_PREFIX,
     defaultJobOptions: EXEC_JOB_OPTIONS,
   });
+  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: EXEC_JOB_OPTIONS });
   const store = new JobStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS });
   const waiters = await JobWaiters.start({ subscriber, channel: keys.jobFinishedChannel, logger });
   const chain = new ChainRestClient({ baseUrl: config.AKASH_REST_URL });
   const targetCache = createLeaseTargetCache();
   const targetTtl = { foundMs: config.CHAIN_CACHE_SECONDS * 1000, notFoundMs: Math.min(2_000, config.CHAIN_CACHE_SECONDS * 1000) };
+  const secretBox = config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null;
+  const resolveTarget = (input: Parameters<typeof resolveLeaseTarget>[1]) => resolveLeaseTarget({ chain, cache: targetCache, ttl: targetTtl }, input);
   const shellExec = new ShellExecService({
     store,
     queue,
     waiters,
-    resolveLeaseTarget: (input) => resolveLeaseTarget({ chain, cache: targetCache, ttl: targetTtl }, input),
+    resolveLeaseTarget: resolveTarget,
     logger,
     maxQueuedJobs: config.MAX_QUEUED_JOBS,
-    secretBox: config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null,
+    secretBox,
+  });
+  const batches = new BatchService({
+    jobs: store,
+    batches: new BatchStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS }),
+    queue: batchQueue,
+    waiters,
+    resolveLeaseTarget: resolveTarget,
+    secretBox,
+    logger,
   });
   const principalSources: PrincipalSource[] = [new StaticApiKeySource({ keys: config.SHELL_EXEC_API_KEYS, wallet })];
-  const app = createApp({ shellExec, principalSources, redis, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+  const app = createApp({
+    shellExec,
+    batches,
+    principalSources,
+    redis,
+    logger,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxBatchBodyBytes: config.MAX_BATCH_BODY_BYTES,
+  });
 
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
@@ -75,6 +97,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
           if ("closeIdleConnections" in server) server.closeIdleConnections();
         });
         await queue.close();
+        await batchQueue.close();
         await subscriber.quit().catch(() => subscriber.disconnect());
         await redis.quit().catch(() => redis.disconnect());
       })()),
