@@ -65,7 +65,16 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     logger,
   });
   const secretsKeys = `k1:${SecretBox.generateKey()}`;
-  const common = { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, AKASH_REST_URL: sim.chainUrl, AKASH_WALLET_MNEMONIC: mnemonic, SECRETS_KEYS: secretsKeys, LOG_LEVEL: "silent" };
+  const common = {
+    REDIS_URL: testRedisUrl(),
+    QUEUE_PREFIX: prefix,
+    AKASH_REST_URL: sim.chainUrl,
+    AKASH_WALLET_MNEMONIC: mnemonic,
+    SECRETS_KEYS: secretsKeys,
+    LOG_LEVEL: "silent",
+    SEND_RETRY_ATTEMPTS: "2",
+    SEND_RETRY_BACKOFF_MS: "100",
+  };
   const workerProcessEnv: Record<string, string> = {
     ...common,
     LOCK_DURATION_MS: "4000",

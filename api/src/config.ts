@@ -21,6 +21,9 @@ export const apiEnvSchema = commonEnvSchema.extend({
   MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(100_000),
   CHAIN_CACHE_SECONDS: z.coerce.number().min(0).default(10),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(10),
+  /** Attempts for sends that certainly did not reach the provider (refused, 5xx, TLS); never for one that may have run. */
+  SEND_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  SEND_RETRY_BACKOFF_MS: z.coerce.number().int().min(10).default(1_000),
   /** `id:base64(32 bytes)[,id:key…]`, active first: seals secret-grade inputs at rest. */
   SECRETS_KEYS: secretKeysSchema.optional(),
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
 import { createLeaseTargetCache, resolveLeaseTarget } from "@shell-exec/shared/akash/lease-target.ts";
 import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
-import { EXEC_JOB_OPTIONS, type ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { execJobOptions, type ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
 import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
@@ -33,14 +33,15 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
   const wallet = resolveWalletAddress(config);
   if (!config.SHELL_EXEC_API_KEYS?.length) throw new Error("SHELL_EXEC_API_KEYS: at least one API key is required");
   const keys = redisKeys(config.QUEUE_PREFIX);
+  const jobOptions = execJobOptions({ attempts: config.SEND_RETRY_ATTEMPTS, backoffMs: config.SEND_RETRY_BACKOFF_MS });
   const redis = createRedisConnection(config.REDIS_URL, { purpose: "api" });
   const subscriber = createRedisConnection(config.REDIS_URL, { purpose: "api-subscriber" });
   const queue = new Queue<ExecQueueData>(EXEC_QUEUE_NAME, {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
-    defaultJobOptions: EXEC_JOB_OPTIONS,
+    defaultJobOptions: jobOptions,
   });
-  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: EXEC_JOB_OPTIONS });
+  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: jobOptions });
   const store = new JobStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS });
   const waiters = await JobWaiters.start({ subscriber, channel: keys.jobFinishedChannel, logger });
   const chain = new ChainRestClient({ baseUrl: config.AKASH_REST_URL });

@@ -11,6 +11,9 @@ export const workerEnvSchema = commonEnvSchema.extend({
   /** Slots for batch targets, separate from single execs so a big batch never delays them. */
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
   BATCH_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** For batch targets the worker enqueues itself; same meaning as the API's. */
+  SEND_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  SEND_RETRY_BACKOFF_MS: z.coerce.number().int().min(10).default(1_000),
   PROVIDER_TLS_INSECURE: booleanFromEnv.default(false),
   PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Extra seconds the worker waits past a command's own timeout before it gives up on the provider. */

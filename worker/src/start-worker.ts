@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Queue, Worker } from "bullmq";
 import { BatchStore } from "@shell-exec/shared/batches/batch-store.ts";
-import { EXEC_JOB_OPTIONS } from "@shell-exec/shared/jobs/exec-queue.ts";
+import { execJobOptions } from "@shell-exec/shared/jobs/exec-queue.ts";
 import { BatchDispatcher } from "./batch-dispatcher.ts";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
 import { ProviderTokenCache } from "@shell-exec/shared/akash/provider-jwt.ts";
@@ -52,7 +52,7 @@ export async function startWorker(
       : await certificates.getOrLoad(provider, async () => ({ value: await chain.listCertificates(provider), ttlMs: 60_000 })),
   });
   const provider = overrides.provider ?? createProviderPort({ logger: log });
-  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: EXEC_JOB_OPTIONS });
+  const batchQueue = new Queue<ExecQueueData>(BATCH_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: execJobOptions({ attempts: config.SEND_RETRY_ATTEMPTS, backoffMs: config.SEND_RETRY_BACKOFF_MS }) });
   const dispatcher = new BatchDispatcher({
     batches: new BatchStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS }),
     jobs: store,

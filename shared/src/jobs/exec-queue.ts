@@ -8,9 +8,11 @@ export type ExecQueueData = z.infer<typeof execQueueDataSchema>;
  * Options of every exec job. `attempts` only matters for sends that certainly did not reach the provider (the worker
  * throws to retry only then); a command that may have run is never retried.
  */
-export const EXEC_JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: "exponential", delay: 1_000 },
-  removeOnComplete: true,
-  removeOnFail: { age: 3600 },
-} as const;
+export function execJobOptions(retry: { attempts: number; backoffMs: number } = { attempts: 5, backoffMs: 1_000 }) {
+  return {
+    attempts: retry.attempts,
+    backoff: { type: "exponential" as const, delay: retry.backoffMs },
+    removeOnComplete: true,
+    removeOnFail: { age: 3600 },
+  };
+}
