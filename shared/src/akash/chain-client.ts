@@ -263,8 +263,8 @@ export class ChainRestClient {
   ): Promise<T | null> {
     const search = new URLSearchParams(query).toString();
     const url = `${this.baseUrl}${path}${search ? `?${search}` : ""}`;
-    // Named without the query: it holds only public ids, but a path is what an operator needs to see.
-    const where = `chain REST ${this.baseUrl}${path}`;
+    // The message may reach API clients: it names the path, never the base URL (hosted LCDs put API keys in it).
+    const where = `chain REST ${path}`;
     let status: number;
     let text: string;
     try {
@@ -332,8 +332,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The error and its cause's code (ECONNREFUSED, ENOTFOUND…), without the cause's message, which names hosts. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return `${error.message}${cause}`;
+  const code = error.cause instanceof Error && "code" in error.cause ? String(error.cause.code) : undefined;
+  return code ? `${error.message} (${code})` : error.message;
 }
