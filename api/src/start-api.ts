@@ -2,7 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { Queue } from "bullmq";
 import type { AddressInfo } from "node:net";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
-import { createLeaseTargetCache, resolveLeaseTarget } from "@shell-exec/shared/akash/lease-target.ts";
+import { createLeaseTargetCache, resolveLeaseTarget, resolveLeaseTargets } from "@shell-exec/shared/akash/lease-target.ts";
 import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
 import { execJobOptions, type ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
 import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
@@ -63,7 +63,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     batches: new BatchStore({ redis, keys, retentionSeconds: config.RESULT_RETENTION_SECONDS }),
     queue: batchQueue,
     waiters,
-    resolveLeaseTarget: resolveTarget,
+    resolveLeaseTargets: (owner, leases) => resolveLeaseTargets({ chain, cache: targetCache, ttl: targetTtl }, owner, leases),
     secretBox,
     logger,
   });

@@ -17,7 +17,7 @@ import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundl
 import { requirePermission } from "../middleware/authenticate.ts";
 import type { BatchBody, BatchView } from "../schemas/batch.schemas.ts";
 import { submitBodySchema, type JobSummaryView, type SubmitBody } from "../schemas/job.schemas.ts";
-import { IdempotencyConflictError, newJobId, SecretsDisabledError, type LeaseRef, type ResolveLeaseTarget } from "./shell-exec.service.ts";
+import { IdempotencyConflictError, newJobId, SecretsDisabledError, type LeaseRef } from "./shell-exec.service.ts";
 
 export class BatchNotFoundError extends ShellExecError {
   constructor(id: string) {
@@ -33,16 +33,20 @@ export class TargetsRejectedError extends ShellExecError {
   }
 }
 
+/** Many leases of one owner at once; each entry the target or the typed error a single submit would throw. */
+export type ResolveLeaseTargets = (
+  owner: string,
+  leases: readonly LeaseRef[],
+) => Promise<Map<string, { provider: string; hostUri: string } | Error>>;
+
 export interface BatchServiceDeps {
   jobs: JobStore;
   batches: BatchStore;
   queue: Queue<ExecQueueData>;
   waiters: JobWaiters;
-  resolveLeaseTarget: ResolveLeaseTarget;
+  resolveLeaseTargets: ResolveLeaseTargets;
   secretBox: SecretBox | null;
   logger: Logger;
-  /** Chain look-ups in flight at once while resolving a batch's distinct leases. */
-  resolveConcurrency?: number;
 }
 
 type Rejected = BatchView["rejected"][number];
@@ -215,26 +219,17 @@ export class BatchService {
     return out;
   }
 
-  /** Each distinct lease is looked up once (cached, single-flight), a bounded number at a time. */
   async #resolveAll(owner: string, leases: readonly LeaseRef[]): Promise<({ provider: string; hostUri: string } | ShellExecError)[]> {
     const distinct = new Map<string, LeaseRef>();
     for (const lease of leases) distinct.set(`${lease.dseq}/${lease.gseq}/${lease.oseq}`, lease);
-    const results = new Map<string, { provider: string; hostUri: string } | ShellExecError>();
-    const queue = [...distinct.entries()];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [key, lease] = next;
-        try {
-          results.set(key, await this.#deps.resolveLeaseTarget({ ...lease, owner }));
-        } catch (error) {
-          // The chain being down refuses the whole batch (503): per-target verdicts only for per-target facts.
-          if (error instanceof ShellExecError && error.status < 500) results.set(key, error);
-          else throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#deps.resolveConcurrency ?? 32, queue.length) }, worker));
-    return leases.map((lease) => results.get(`${lease.dseq}/${lease.gseq}/${lease.oseq}`)!);
+    const resolved = await this.#deps.resolveLeaseTargets(owner, [...distinct.values()]);
+    return leases.map((lease) => {
+      const result = resolved.get(`${lease.dseq}/${lease.gseq}/${lease.oseq}`);
+      // The chain being down refuses the whole batch (503): per-target verdicts only for per-target facts.
+      if (result instanceof ShellExecError && result.status < 500) return result;
+      if (!result || result instanceof Error) throw result ?? new Error("lease resolution returned nothing");
+      return result;
+    });
   }
 }
 

@@ -231,21 +231,46 @@ export class ChainRestClient {
       .filter((pem) => pem.includes("-----BEGIN CERTIFICATE-----"));
   }
 
+  /**
+   * Every active lease of an owner, across all deployments, in pages of 1,000: how a batch over thousands of
+   * deployments resolves its targets in a handful of requests instead of two per target.
+   */
+  async listActiveLeasesOfOwner(owner: string): Promise<ChainLease[]> {
+    const pages = await this.#getAllPages(
+      "/akash/market/v1beta5/leases/list",
+      { "filters.owner": owner, "filters.state": "active" },
+      leasesListSchema,
+      { pageLimit: 1_000, maxPages: 1_000 },
+    );
+    return pages.flatMap((page) =>
+      page.leases.map(({ lease }) => ({
+        owner: lease.id.owner,
+        dseq: lease.id.dseq,
+        gseq: lease.id.gseq,
+        oseq: lease.id.oseq,
+        provider: lease.id.provider,
+        bseq: lease.id.bseq ?? 0,
+        state: lease.state,
+      })),
+    );
+  }
+
   async #getAllPages<T extends { pagination: string | null }>(
     path: string,
     query: Record<string, string>,
     schema: z.ZodType<T>,
+    limits: { pageLimit: number; maxPages: number } = { pageLimit: PAGE_LIMIT, maxPages: MAX_PAGES },
   ): Promise<T[]> {
     const pages: T[] = [];
     let key: string | null = null;
     const seenKeys = new Set<string>();
     do {
-      const pageQuery: Record<string, string> = { ...query, "pagination.limit": String(PAGE_LIMIT) };
+      const pageQuery: Record<string, string> = { ...query, "pagination.limit": String(limits.pageLimit) };
       if (key !== null) pageQuery["pagination.key"] = key;
       const page = await this.#get(path, pageQuery, schema, { nullWhenNotFound: false });
       pages.push(page);
       key = page.pagination;
-      if (key !== null && (seenKeys.has(key) || pages.length >= MAX_PAGES)) {
+      if (key !== null && (seenKeys.has(key) || pages.length >= limits.maxPages)) {
         throw new ChainUnavailableError(`The chain's pagination of ${path} does not end.`);
       }
       if (key !== null) seenKeys.add(key);

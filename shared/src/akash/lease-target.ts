@@ -135,3 +135,56 @@ function targetOrThrow(resolution: LeaseResolution, input: LeaseTargetInput): Le
       throw new LeaseNotActiveError(ids, resolution.state);
   }
 }
+
+/**
+ * Resolves many leases of one owner at once (a batch): one paginated listing of the owner's active leases and one
+ * provider query per distinct provider; only targets not found active there are resolved one by one, for the exact
+ * reason (not found, not active). Each entry is the target, or the typed error a single submit would have thrown.
+ */
+export async function resolveLeaseTargets(
+  deps: LeaseTargetDeps,
+  owner: string,
+  inputs: readonly Omit<LeaseTargetInput, "owner">[],
+): Promise<Map<string, LeaseTarget | Error>> {
+  const out = new Map<string, LeaseTarget | Error>();
+  const key = (i: { dseq: string; gseq: number; oseq: number }) => `${i.dseq}/${i.gseq}/${i.oseq}`;
+  const active = new Map<string, ChainLease>();
+  for (const lease of await deps.chain.listActiveLeasesOfOwner(owner)) {
+    if (lease.owner === owner && lease.state === "active") active.set(key(lease), lease);
+  }
+  const providers = new Map<string, Promise<string | null>>();
+  const hostUri = (address: string) => {
+    let found = providers.get(address);
+    if (!found) {
+      found = deps.chain.getProvider(address).then((p) => p?.hostUri ?? null);
+      providers.set(address, found);
+    }
+    return found;
+  };
+  const misses: Omit<LeaseTargetInput, "owner">[] = [];
+  for (const input of inputs) {
+    const lease = active.get(key(input));
+    if (!lease) {
+      misses.push(input);
+      continue;
+    }
+    const uri = await hostUri(lease.provider);
+    if (uri === null) {
+      out.set(key(input), new ChainUnavailableError(`Lease ${key(input)} is active with provider ${lease.provider}, which is not registered on chain.`));
+    } else {
+      out.set(key(input), { owner, dseq: input.dseq, gseq: input.gseq, oseq: input.oseq, provider: lease.provider, hostUri: uri });
+    }
+  }
+  const queue = [...misses];
+  const worker = async () => {
+    for (let input = queue.shift(); input; input = queue.shift()) {
+      try {
+        out.set(key(input), await resolveLeaseTarget(deps, { ...input, owner }));
+      } catch (error) {
+        out.set(key(input), error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+  return out;
+}
