@@ -1,0 +1,124 @@
+/**
+ * The benchmark: `node bench/src/run.ts [--quick] [--only 1,3] [--repeats N] [--profile] [--log-level L]`.
+ *
+ * Runs the scenarios one after another, each with its own redis-server, akash-sim, API and worker processes, prints
+ * the table and writes bench/results/latest.{md,json} (and a dated copy). Not part of the test suite.
+ */
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { cpuProfileArgs, PROFILE_DIR, type BenchContext } from "./context.ts";
+import { loadAverageNow, machineInfo, versions } from "./machine.ts";
+import { REPO_ROOT, stopAllChildren } from "./procs.ts";
+import { renderProfileSummary, summarizeProfileFile } from "./profile.ts";
+import { figureRows, renderMarkdownReport, renderMarkdownTable, Results, TABLE_HEADERS } from "./report.ts";
+import { applyGoals } from "./goals.ts";
+import { queueLimit } from "./scenarios/queue-limit.ts";
+
+interface Scenario {
+  n: number;
+  name: string;
+  run(ctx: BenchContext): Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { n: 1, name: "queue limit (raw BullMQ)", run: queueLimit },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    repeats: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "log-level": { type: "string", default: "warn" },
+    concurrency: { type: "string", default: "16" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const only = args.only ? new Set(args.only.split(",").map((s) => Number(s.trim()))) : null;
+const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+const results = new Results();
+const started = performance.now();
+const machine = machineInfo();
+const profiling = args.profile;
+const ctx: BenchContext = {
+  results,
+  quick: args.quick,
+  repeats: Number(args.repeats ?? (args.quick ? 2 : 3)),
+  logLevel: args["log-level"],
+  workerConcurrency: Number(args.concurrency),
+  profileArgs: (name) => cpuProfileArgs(profiling, name, stamp),
+  log: (message) => console.error(message),
+};
+
+process.on("SIGINT", () => {
+  console.error("interrupted: stopping child processes");
+  void stopAllChildren().then(() => process.exit(130));
+});
+
+if (profiling) await mkdir(PROFILE_DIR, { recursive: true });
+const failures: string[] = [];
+for (const scenario of SCENARIOS) {
+  if (only && !only.has(scenario.n)) continue;
+  const t0 = performance.now();
+  ctx.log(`(${scenario.n}) ${scenario.name}`);
+  try {
+    await scenario.run(ctx);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    failures.push(`(${scenario.n}) ${scenario.name} failed: ${message.split("\n").slice(0, 12).join("\n")}`);
+    ctx.log(`  FAILED: ${message}`);
+    await stopAllChildren();
+  }
+  ctx.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+for (const failure of failures) results.notes.push(failure.replaceAll("\n", " / "));
+applyGoals(results);
+
+const profileSections: string[] = [];
+if (profiling) {
+  const files = (await readdir(PROFILE_DIR)).filter((f) => f.startsWith(stamp) && f.endsWith(".cpuprofile")).sort();
+  for (const file of files) {
+    const summary = await summarizeProfileFile(join(PROFILE_DIR, file));
+    profileSections.push(renderProfileSummary(summary, file.slice(stamp.length + 1, -".cpuprofile".length)));
+  }
+}
+
+const durationSeconds = (performance.now() - started) / 1000;
+machine.loadAverageEnd = loadAverageNow();
+const info = {
+  date: new Date().toISOString(),
+  durationSeconds,
+  command: `node bench/src/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  machine,
+  versions: versions(),
+  config: {
+    quick: ctx.quick,
+    repeats: ctx.repeats,
+    logLevel: ctx.logLevel,
+    workerConcurrency: ctx.workerConcurrency,
+    profiling,
+    scenarios: only ? [...only] : SCENARIOS.map((s) => s.n),
+  },
+};
+
+console.log("");
+console.log(renderMarkdownTable(TABLE_HEADERS, figureRows(results.figures)));
+for (const note of results.notes) console.log(`note: ${note}`);
+for (const section of profileSections) console.log(section);
+console.log(`\n${Math.round(durationSeconds)} s in all`);
+
+if (!args["no-write"]) {
+  const dir = join(REPO_ROOT, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const markdown = renderMarkdownReport(info, results, { profiles: profileSections });
+  const json = JSON.stringify({ ...info, figures: results.figures, notes: results.notes, profiles: profileSections }, null, 2);
+  for (const name of ["latest", stamp]) {
+    await writeFile(join(dir, `${name}.md`), markdown);
+    await writeFile(join(dir, `${name}.json`), `${json}\n`);
+  }
+  console.log(`written: bench/results/latest.md, bench/results/latest.json (and ${stamp}.*)`);
+}
+process.exit(failures.length ? 1 : 0);
