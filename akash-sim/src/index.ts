@@ -8,3 +8,7 @@ export {
 } from "./seed.ts";
 export type { ChainState, LeaseRef, LeaseId, LeaseRecord, ServiceRecord } from "./state.ts";
 export type { ChainFaults } from "./chain/chain-rest.ts";
+export type { Fault, FaultTarget } from "./provider/faults.ts";
+export type { ReplicaRef, EntrypointState } from "./exec/replicas.ts";
+export type { ShellStats } from "./provider/lease-shell.ts";
+export { ShellMessages } from "./provider/lease-shell.ts";
