@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteKeysWithPrefix, testRedisConnection, testRedisUrl, uniquePrefix } from "../../../test/redis.ts";
 import { ApiKeyStore } from "../auth/api-key-store.ts";
+import { runApiKeysCli } from "./api-keys-command.ts";
 
 const CLI = fileURLToPath(new URL("./api-keys.ts", import.meta.url));
 const WALLET = "akash1qufa3xzrf34qvwyejkhvnc4psf49fftaw0asmh";
@@ -72,18 +73,28 @@ describe("api-keys CLI (child process against the harness Redis)", () => {
     expect(json).toEqual([expect.objectContaining({ id, status: "revoked" })]);
   });
 
-  it("answers wrong usage and bad configuration with exit code 2 and a message naming the problem", async () => {
-    const missingWallet = await runCli(["create", "--name", "x"], env);
-    expect(missingWallet.code).toBe(2);
-    expect(missingWallet.stderr).toContain("--wallet is required");
-    const badPermission = await runCli(["create", "--name", "x", "--wallet", WALLET, "--permissions", "root"], env);
-    expect(badPermission.code).toBe(2);
+  it("exits 2 with a message naming the variable when REDIS_URL is missing", async () => {
     const noRedis = await runCli(["list"], { QUEUE_PREFIX: prefix });
     expect(noRedis.code).toBe(2);
     expect(noRedis.stderr).toContain("REDIS_URL");
-    const unknown = await runCli(["rotate"], env);
-    expect(unknown.code).toBe(2);
-    const notFound = await runCli(["revoke", "ffffffffffffffffffff"], env);
-    expect(notFound.code).toBe(1);
+  });
+
+  it("answers wrong usage with exit code 2 and a message naming the problem (in process)", async () => {
+    const run = async (args: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runApiKeysCli(args, env, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+      return { code, stdout, stderr };
+    };
+    const missingWallet = await run(["create", "--name", "x"]);
+    expect(missingWallet.code).toBe(2);
+    expect(missingWallet.stderr).toContain("--wallet is required");
+    expect((await run(["create", "--name", "x", "--wallet", WALLET, "--permissions", "root"])).code).toBe(2);
+    expect((await run(["create", "--name", "x", "--wallet", "cosmos1xyz"])).code).toBe(2);
+    expect((await run(["create", "--name", "x", "--wallet", WALLET, "--expires-in", "soon"])).stderr).toContain("--expires-in");
+    expect((await run(["list", "--colour"])).code).toBe(2);
+    expect((await run(["rotate"])).code).toBe(2);
+    expect(await run(["revoke", "ffffffffffffffffffff"])).toMatchObject({ code: 1, stderr: "No API key ffffffffffffffffffff.\n" });
+    expect((await run(["help"])).stdout).toContain("Usage:");
   });
 });
