@@ -85,6 +85,9 @@ export interface ShellExchange {
   durationMs: number;
   /** A socket error after the upgrade (e.g. ECONNRESET when the provider closes with unread bytes). */
   error: string | null;
+  /** Payload bytes received per stream (also with keepOutput: false). */
+  stdoutBytes: number;
+  stderrBytes: number;
 }
 
 export interface ConnectOptions {
@@ -101,6 +104,10 @@ export interface ConnectOptions {
   onFrame?: (frame: Frame, ws: WebSocket) => void;
   /** Give up (terminate) after this many ms; the exchange then reports closeCode 1006. */
   timeoutMs?: number;
+  /** Give up when the upgrade has not completed after this many ms (the promise rejects). */
+  handshakeTimeoutMs?: number;
+  /** Keep stdout/stderr/frames (default true); false counts bytes only, for large outputs. */
+  keepOutput?: boolean;
 }
 
 export function clientOptions(options: ConnectOptions): ClientOptions {
@@ -121,11 +128,12 @@ export function clientOptions(options: ConnectOptions): ClientOptions {
 /** Opens a lease shell and resolves once the connection is closed, with everything that came over it. */
 export function runShell(url: string, options: ConnectOptions = {}): Promise<ShellExchange> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, clientOptions(options));
+    const ws = new WebSocket(url, { ...clientOptions(options), handshakeTimeout: options.handshakeTimeoutMs });
     const exchange: ShellExchange = {
       frames: [], textMessages: 0, stdout: "", stderr: "", result: null, resultRaw: null, failure: false, closeCode: 0, pings: 0,
-      durationMs: 0, error: null,
+      durationMs: 0, error: null, stdoutBytes: 0, stderrBytes: 0,
     };
+    const keep = options.keepOutput !== false;
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let openedAt = Date.now();
@@ -157,9 +165,11 @@ export function runShell(url: string, options: ConnectOptions = {}): Promise<She
       }
       if (data.length === 0) return;
       const frame = { code: data[0]!, data: data.subarray(1) };
-      exchange.frames.push(frame);
-      if (frame.code === FrameCode.Stdout) stdout.push(frame.data);
-      if (frame.code === FrameCode.Stderr) stderr.push(frame.data);
+      if (frame.code === FrameCode.Stdout) exchange.stdoutBytes += frame.data.length;
+      if (frame.code === FrameCode.Stderr) exchange.stderrBytes += frame.data.length;
+      if (keep || (frame.code !== FrameCode.Stdout && frame.code !== FrameCode.Stderr)) exchange.frames.push(frame);
+      if (keep && frame.code === FrameCode.Stdout) stdout.push(frame.data);
+      if (keep && frame.code === FrameCode.Stderr) stderr.push(frame.data);
       if (frame.code === FrameCode.Result) {
         exchange.resultRaw = frame.data.toString("utf8");
         try {
