@@ -88,16 +88,15 @@ export function runLeaseShellSession(options: LeaseShellSessionOptions): Promise
       }
     };
 
-    const ws = new WebSocket(options.url, {
-      // The socket is already connected: ws writes the upgrade request on it at once (see lease-shell-client.ts).
-      createConnection: (() => socket) as unknown as typeof createConnection,
-      headers: options.auth.kind === "jwt" ? { Authorization: `Bearer ${options.auth.token}` } : {},
-      perMessageDeflate: false,
-      followRedirects: false,
-      maxPayload: options.maxFrameBytes,
-      // Text frames are ignored, so their encoding must not be able to end the exchange.
-      skipUTF8Validation: true,
-    });
+    let ws: WebSocket;
+    try {
+      ws = openWebSocket(options);
+    } catch (error) {
+      // ws validates its options synchronously; nothing can have been written, but stay conservative.
+      socket.destroy();
+      resolve({ kind: "error", ...classifyFailure({ stage: "upgrade", kind: "no-answer", detail: errorMessage(error) }), durationMs: 0, ...collectedOutput(stdout, stderr) });
+      return;
+    }
 
     const upgradeTimer = setTimeout(() => {
       if (refusal) return settleRefusal();
@@ -177,6 +176,20 @@ export function runLeaseShellSession(options: LeaseShellSessionOptions): Promise
 
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function openWebSocket(options: LeaseShellSessionOptions): WebSocket {
+  const { socket } = options;
+  return new WebSocket(options.url, {
+    // The socket is already connected: ws writes the upgrade request on it at once (see lease-shell-client.ts).
+    createConnection: (() => socket) as unknown as typeof createConnection,
+    headers: options.auth.kind === "jwt" ? { Authorization: `Bearer ${options.auth.token}` } : {},
+    perMessageDeflate: false,
+    followRedirects: false,
+    maxPayload: options.maxFrameBytes,
+    // Text frames are ignored, so their encoding must not be able to end the exchange.
+    skipUTF8Validation: true,
   });
 }
 
