@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
+import { X509Certificate } from "node:crypto";
+import { createClientCertificate } from "@shell-exec/shared/tls/self-signed.ts";
 import { startAkashSim, type AkashSim } from "../index.ts";
 
 const owner = AkashWallet.fromMnemonic(AkashWallet.generateMnemonic());
@@ -202,6 +204,28 @@ describe("provider, account, certificates", () => {
       status: 400,
       body: { code: 3, message: "invalid state value", details: [] },
     });
+  });
+
+  it("publishes each provider's gateway certificate, and lists added and revoked ones by state", async () => {
+    const provider = sim.providers[0]!;
+    expect(await client.listCertificates(provider.address)).toEqual([provider.certificatePem]);
+    const body = (await get(`/akash/cert/v1/certificates/list?filter.owner=${provider.address}`)).body as {
+      certificates: { certificate: { state: string; cert: string; pubkey: string }; serial: string }[];
+    };
+    const [entry] = body.certificates;
+    expect(entry!.certificate.state).toBe("valid");
+    expect(Buffer.from(entry!.certificate.pubkey, "base64").toString()).toContain("BEGIN PUBLIC KEY");
+    expect(BigInt(`0x${new X509Certificate(provider.certificatePem).serialNumber}`).toString()).toBe(entry!.serial);
+
+    const client1 = createClientCertificate({ address: owner.address });
+    const client2 = createClientCertificate({ address: owner.address });
+    sim.addCertificate({ owner: owner.address, pem: client1.certPem });
+    sim.addCertificate({ owner: owner.address, pem: client2.certPem });
+    sim.setCertificateState(owner.address, client1.serial, "revoked");
+    expect(await client.listCertificates(owner.address)).toEqual([client2.certPem]);
+    expect(await client.listCertificates(owner.address, { state: "revoked" })).toEqual([client1.certPem]);
+    const all = (await get(`/akash/cert/v1/certificates/list?filter.owner=${owner.address}`)).body as { certificates: { serial: string }[] };
+    expect(all.certificates.map((c) => c.serial)).toEqual([client2.serial, client1.serial]);
   });
 
   it("answers grpc-gateway's 404 for an unrouted path and 501 for another method", async () => {
