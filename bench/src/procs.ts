@@ -160,15 +160,18 @@ export interface RunningSim extends SimInfo {
   stop(): Promise<void>;
 }
 
-/** The simulator as a process of its own (its bin prints one JSON line with chainUrl and providers when ready). */
+/**
+ * The simulator as a process of its own: bench/src/children/sim.ts (startAkashSim) prints one JSON line with chainUrl
+ * and providers when ready, as akash-sim's own bin does.
+ */
 export async function startSimProcess(seed: unknown, options: { nodeArgs?: string[] } = {}): Promise<RunningSim> {
   const dir = await mkdtemp(join(tmpdir(), "shell-exec-bench-sim-"));
   const seedFile = join(dir, "seed.json");
   await writeFile(seedFile, JSON.stringify(seed));
   const child = spawnNode({
     name: "akash-sim",
-    script: "akash-sim/src/bin/akash-sim.ts",
-    args: ["--seed", seedFile],
+    script: "bench/src/children/sim.ts",
+    args: [seedFile],
     env: { LOG_LEVEL: "warn" },
     nodeArgs: options.nodeArgs,
     raiseFdLimit: true,

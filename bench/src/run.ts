@@ -13,7 +13,13 @@ import { REPO_ROOT, stopAllChildren } from "./procs.ts";
 import { renderProfileSummary, summarizeProfileFile } from "./profile.ts";
 import { figureRows, renderMarkdownReport, renderMarkdownTable, Results, TABLE_HEADERS } from "./report.ts";
 import { applyGoals } from "./goals.ts";
+import { batch } from "./scenarios/batch.ts";
+import { bigOutput } from "./scenarios/big-output.ts";
+import { providerPath } from "./scenarios/provider-path.ts";
 import { queueLimit } from "./scenarios/queue-limit.ts";
+import { syncLatency } from "./scenarios/sync-latency.ts";
+import { throughput } from "./scenarios/throughput.ts";
+import { waiters } from "./scenarios/waiters.ts";
 
 interface Scenario {
   n: number;
@@ -23,6 +29,12 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { n: 1, name: "queue limit (raw BullMQ)", run: queueLimit },
+  { n: 2, name: "provider-path limit (direct lease-shell exec)", run: providerPath },
+  { n: 3, name: "whole-system throughput", run: throughput },
+  { n: 4, name: "sync latency at idle", run: syncLatency },
+  { n: 5, name: "10,000 waiters on one API process", run: waiters },
+  { n: 6, name: "big output under the cap", run: bigOutput },
+  { n: 7, name: "batch of 10,000 targets", run: batch },
 ];
 
 const { values: args } = parseArgs({
