@@ -25,9 +25,9 @@ export function trackSockets(server: Server): Set<Socket> {
   return sockets;
 }
 
+/** Stops listening (if it still does) and destroys every open connection. */
 export async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
   for (const socket of sockets) socket.destroy();
   server.closeAllConnections();
   await closed;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../testing/wait.ts";
 import { startTestSim, TEST_DSEQ, type TestSim } from "../testing/fixture.ts";
 
 let t: TestSim;
@@ -18,13 +19,6 @@ afterAll(async () => {
   await t.sim.stop();
 });
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe("entrypoints", () => {
   it("runs each replica's entrypoint at start and exposes its output and exit", async () => {

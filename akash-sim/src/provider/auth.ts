@@ -32,7 +32,6 @@ export const AuthErrors = {
   ambiguous: () => new GatewayHttpError(400, "auth: ambiguous authentication. may not use mTLS and JWT at the same time"),
   unauthorized: () => new GatewayHttpError(401, "unauthorized access"),
   invalid: () => new GatewayHttpError(401, "JWT is invalid"),
-  expired: () => new GatewayHttpError(401, "JWT is expired"),
   unknown: () => new GatewayHttpError(500, "unknown error while processing JWT"),
 } as const;
 

@@ -105,7 +105,6 @@ export class ProviderGateway {
     for (const socket of this.#stalled) socket.destroy();
     this.#stalled.clear();
     await Promise.all(this.#servers.map(({ server, sockets }) => closeServer(server, sockets)));
-    for (const { sockets } of this.#servers) for (const socket of sockets) socket.destroy();
   }
 
   #handle(request: IncomingMessage, reply: Reply, upgrade: { socket: Duplex; head: Buffer } | null): void {
@@ -349,7 +348,7 @@ export function parseGoUint(text: string, base: 0 | 10, bits: number): bigint {
     else if (text.length > 1 && text.startsWith("0")) [radix, digits] = [8, text.slice(1)];
   }
   if (underscores) {
-    if (/^_|__|_$/.test(digits) && digits !== "") throw fail("invalid syntax");
+    if (/^_|__|_$/.test(digits)) throw fail("invalid syntax");
     digits = digits.replace(/_/g, "");
   }
   const alphabet = "0123456789abcdef".slice(0, radix);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFrame, encodeTerminalSizeFrame, FrameCode } from "@shell-exec/shared/lease-shell/frames.ts";
 import { ShellMessages } from "./lease-shell.ts";
 import { runShell } from "../testing/shell-client.ts";
+import { waitFor } from "../testing/wait.ts";
 import { startTestSim, TEST_DSEQ, type TestSim } from "../testing/fixture.ts";
 
 let t: TestSim;
@@ -16,13 +17,6 @@ afterAll(async () => {
   await t.sim.stop();
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function killAll(podIndex = 0): Promise<void> {
   const replica = { ...t.lease, service: "web", podIndex };
