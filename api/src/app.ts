@@ -14,6 +14,26 @@ import { cancelJobRoute, getJobRoute, listJobsRoute, submitJobRoute, waitJobRout
 import type { ShellExecService } from "./services/shell-exec.service.ts";
 import type { BatchService } from "./services/batch.service.ts";
 import { cancelBatchRoute, createBatchRoute, getBatchRoute, listBatchJobsRoute, waitBatchRoute } from "./routes/batch.routes.ts";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context } from "hono";
+import type { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
+import { auditRefusals } from "./auth/audit-refusals.ts";
+import { listAuditRoute } from "./auth/audit.routes.ts";
+import { readAudit } from "./auth/audit-query.ts";
+import type { RequestContext } from "./services/shell-exec.service.ts";
+
+function clientAddress(c: Context): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function requestContext(c: Context): RequestContext {
+  const id: unknown = c.get("requestId");
+  return { requestId: typeof id === "string" ? id : null, clientAddress: clientAddress(c) };
+}
 
 export interface AppDeps {
   shellExec: ShellExecService;
@@ -24,6 +44,7 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Batches carry per-target inputs, so they get their own (larger) body limit. */
   maxBatchBodyBytes: number;
+  audit: AuditLog;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -79,6 +100,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     bodyLimit({ maxSize, onError: (c) => c.json(errorBody(c, "PAYLOAD_TOO_LARGE", `The body exceeds ${maxSize} bytes.`), 413) });
   app.use("/v1/shell-exec/batches", limit(deps.maxBatchBodyBytes));
   app.use("/v1/deployments/*", limit(deps.maxBodyBytes));
+  // Before authenticate, so it sees authentication refusals too; policy refusals are recorded by the services with
+  // the command's details.
+  app.use("/v1/*", auditRefusals({ auditLog: deps.audit, logger: deps.logger, clientAddress, codes: ["UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"] }));
   app.use("/v1/*", authenticate(deps.principalSources));
 
   app.openapi(submitJobRoute, async (c) => {
@@ -87,6 +111,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
       waitSeconds: wait,
       signal: c.req.raw.signal,
       idempotencyKey: c.req.valid("header")["idempotency-key"],
+      context: requestContext(c),
     });
     if (finished) return c.json(job, 200);
     c.header("Location", job.links.self);
@@ -98,11 +123,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     const { job, finished } = await shellExec.wait(c.get("principal"), c.req.valid("param").id, c.req.valid("query").timeout, c.req.raw.signal);
     return c.json(job, finished ? 200 : 202);
   });
-  app.openapi(cancelJobRoute, async (c) => c.json(await shellExec.cancel(c.get("principal"), c.req.valid("param").id), 202));
+  app.openapi(cancelJobRoute, async (c) => c.json(await shellExec.cancel(c.get("principal"), c.req.valid("param").id, requestContext(c)), 202));
+  app.openapi(listAuditRoute, async (c) => c.json(await readAudit(deps.audit, c.get("principal"), c.req.valid("query")), 200));
 
   const { batches } = deps;
   app.openapi(createBatchRoute, async (c) =>
-    c.json(await batches.create(c.get("principal"), c.req.valid("json"), { idempotencyKey: c.req.valid("header")["idempotency-key"] }), 202),
+    c.json(
+      await batches.create(c.get("principal"), c.req.valid("json"), {
+        idempotencyKey: c.req.valid("header")["idempotency-key"],
+        context: requestContext(c),
+      }),
+      202,
+    ),
   );
   app.openapi(getBatchRoute, async (c) => c.json(await batches.get(c.get("principal"), c.req.valid("param").id), 200));
   app.openapi(listBatchJobsRoute, async (c) =>
@@ -113,7 +145,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     return c.json(batch, finished ? 200 : 202);
   });
   app.openapi(cancelBatchRoute, async (c) =>
-    c.json(await batches.cancel(c.get("principal"), c.req.valid("param").id, (principal, jobId) => shellExec.cancel(principal, jobId)), 202),
+    c.json(await batches.cancel(c.get("principal"), c.req.valid("param").id, (principal, jobId) => shellExec.cancel(principal, jobId, requestContext(c))), 202),
   );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "apiKey", in: "header", name: "x-api-key" });

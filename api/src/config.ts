@@ -2,8 +2,16 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { commonEnvSchema, parseEnv, portSchema } from "@shell-exec/shared/config/env.ts";
 import { secretKeysSchema } from "@shell-exec/shared/secrets/secret-box.ts";
+import { auditEnvShape } from "@shell-exec/shared/audit/audit-config.ts";
+import { jwtEnvShape } from "./auth/jwt-config.ts";
+import { limitsEnvShape } from "./limits/limits-config.ts";
+import { commandPolicyEnvShape } from "./policy/command-policy.ts";
 
 export const apiEnvSchema = commonEnvSchema.extend({
+  ...jwtEnvShape,
+  ...limitsEnvShape,
+  ...commandPolicyEnvShape,
+  ...auditEnvShape,
   PORT: portSchema.default(8080),
   HOST: z.string().default("0.0.0.0"),
   AKASH_REST_URL: z.url({ message: "must be the chain REST (LCD) base URL, e.g. https://api.akashnet.net" }),

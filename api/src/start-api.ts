@@ -15,6 +15,11 @@ import { BatchService } from "./services/batch.service.ts";
 import { createApp } from "./app.ts";
 import type { PrincipalSource } from "./auth/principal.ts";
 import { StaticApiKeySource } from "./auth/static-api-keys.ts";
+import { ApiKeyStore } from "./auth/api-key-store.ts";
+import { jwtPrincipalSourceFromEnv } from "./auth/jwt-config.ts";
+import { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
+import { commandPolicyFromEnv } from "./policy/command-policy.ts";
+import { limitersFromEnv } from "./limits/limits-config.ts";
 import { readMnemonic, type ApiConfig } from "./config.ts";
 import { JobWaiters } from "./jobs/job-waiters.ts";
 import { ShellExecService } from "./services/shell-exec.service.ts";
@@ -31,7 +36,6 @@ export interface RunningApi {
  */
 export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger: Logger): Promise<RunningApi> {
   const wallet = resolveWalletAddress(config);
-  if (!config.SHELL_EXEC_API_KEYS?.length) throw new Error("SHELL_EXEC_API_KEYS: at least one API key is required");
   const keys = redisKeys(config.QUEUE_PREFIX);
   const jobOptions = execJobOptions({ attempts: config.SEND_RETRY_ATTEMPTS, backoffMs: config.SEND_RETRY_BACKOFF_MS });
   const redis = createRedisConnection(config.REDIS_URL, { purpose: "api" });
@@ -48,6 +52,14 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
   const targetCache = createLeaseTargetCache();
   const targetTtl = { foundMs: config.CHAIN_CACHE_SECONDS * 1000, notFoundMs: Math.min(2_000, config.CHAIN_CACHE_SECONDS * 1000) };
   const secretBox = config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null;
+  const audit = new AuditLog({ redis, prefix: config.QUEUE_PREFIX, retentionSeconds: config.AUDIT_RETENTION_SECONDS, logger });
+  const policy = commandPolicyFromEnv(config);
+  const { submitRate, inFlight } = limitersFromEnv(config, {
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    jobKey: (id) => keys.job(id),
+    retentionSeconds: config.RESULT_RETENTION_SECONDS,
+  });
   const resolveTarget = (input: Parameters<typeof resolveLeaseTarget>[1]) => resolveLeaseTarget({ chain, cache: targetCache, ttl: targetTtl }, input);
   const shellExec = new ShellExecService({
     store,
@@ -57,6 +69,10 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     logger,
     maxQueuedJobs: config.MAX_QUEUED_JOBS,
     secretBox,
+    policy,
+    submitRate,
+    inFlight,
+    audit,
   });
   const batches = new BatchService({
     jobs: store,
@@ -66,8 +82,15 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     resolveLeaseTargets: (owner, leases) => resolveLeaseTargets({ chain, cache: targetCache, ttl: targetTtl }, owner, leases),
     secretBox,
     logger,
+    policy,
+    submitRate,
+    audit,
   });
-  const principalSources: PrincipalSource[] = [new StaticApiKeySource({ keys: config.SHELL_EXEC_API_KEYS, wallet })];
+  // API keys from Redis (created with the api-keys CLI), the static single-wallet keys, and bearer JWTs.
+  const principalSources: PrincipalSource[] = [new ApiKeyStore({ redis, prefix: config.QUEUE_PREFIX })];
+  if (config.SHELL_EXEC_API_KEYS?.length) principalSources.push(new StaticApiKeySource({ keys: config.SHELL_EXEC_API_KEYS, wallet }));
+  const jwt = jwtPrincipalSourceFromEnv(config, logger);
+  if (jwt) principalSources.push(jwt);
   const app = createApp({
     shellExec,
     batches,
@@ -76,6 +99,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     logger,
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxBatchBodyBytes: config.MAX_BATCH_BODY_BYTES,
+    audit,
   });
 
   const server = await new Promise<ServerType>((resolve) => {
@@ -105,9 +129,13 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
   };
 }
 
+/** The single-wallet mode wallet that SHELL_EXEC_API_KEYS act for (keys from Redis and JWTs carry their own). */
 function resolveWalletAddress(config: ApiConfig): string {
   const mnemonic = readMnemonic(config);
   if (mnemonic) return AkashWallet.fromMnemonic(mnemonic).address;
   if (config.AKASH_WALLET_ADDRESS) return config.AKASH_WALLET_ADDRESS;
-  throw new Error("AKASH_WALLET_MNEMONIC, AKASH_WALLET_MNEMONIC_FILE or AKASH_WALLET_ADDRESS: one is required (the wallet jobs act for)");
+  if (config.SHELL_EXEC_API_KEYS?.length) {
+    throw new Error("SHELL_EXEC_API_KEYS needs the wallet they act for: AKASH_WALLET_MNEMONIC, AKASH_WALLET_MNEMONIC_FILE or AKASH_WALLET_ADDRESS");
+  }
+  return "";
 }

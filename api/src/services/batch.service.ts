@@ -4,6 +4,9 @@ import type { BatchStore, NewBatchJob } from "@shell-exec/shared/batches/batch-s
 import { resolveMaxErrors, type BatchRecord, type BatchSpec } from "@shell-exec/shared/batches/batch-model.ts";
 import { ShellExecError } from "@shell-exec/shared/errors.ts";
 import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
+import type { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
+import { commandSubjectFromBody, type CommandPolicy } from "../policy/command-policy.ts";
+import type { SubmitRateLimiter } from "../limits/submit-rate-limiter.ts";
 import type { JobStatus } from "@shell-exec/shared/jobs/job-model.ts";
 import type { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
@@ -17,7 +20,7 @@ import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundl
 import { requirePermission } from "../middleware/authenticate.ts";
 import type { BatchBody, BatchView } from "../schemas/batch.schemas.ts";
 import { submitBodySchema, type JobSummaryView, type SubmitBody } from "../schemas/job.schemas.ts";
-import { IdempotencyConflictError, newJobId, SecretsDisabledError, type LeaseRef } from "./shell-exec.service.ts";
+import { auditCommand, IdempotencyConflictError, newJobId, SecretsDisabledError, type LeaseRef, type RequestContext } from "./shell-exec.service.ts";
 
 export class BatchNotFoundError extends ShellExecError {
   constructor(id: string) {
@@ -47,6 +50,9 @@ export interface BatchServiceDeps {
   resolveLeaseTargets: ResolveLeaseTargets;
   secretBox: SecretBox | null;
   logger: Logger;
+  policy: CommandPolicy;
+  submitRate: SubmitRateLimiter;
+  audit: AuditLog;
 }
 
 type Rejected = BatchView["rejected"][number];
@@ -58,10 +64,36 @@ export class BatchService {
     this.#deps = deps;
   }
 
-  async create(principal: Principal, body: BatchBody, options: { idempotencyKey?: string | undefined }): Promise<BatchView> {
+  /**
+   * A batch counts as one submit for the rate limit, and its jobs take no per-principal in-flight slots: the batch's
+   * own `concurrency` bounds them, in their own queue. Every target's command passes the command policy.
+   */
+  async create(principal: Principal, body: BatchBody, options: { idempotencyKey?: string | undefined; context?: RequestContext }): Promise<BatchView> {
     requirePermission(principal, "shell-exec:execute");
     const { secretBox, jobs, batches } = this.#deps;
+    const context = options.context ?? { requestId: null, clientAddress: null };
     const merged = this.#validateTargets(body);
+    const sensitive = new Set<number>();
+    for (const [index, { lease, submit }] of merged.entries()) {
+      const subject = commandSubjectFromBody(submit);
+      try {
+        if (this.#deps.policy.check(principal.id, subject).sensitive) sensitive.add(index);
+      } catch (error) {
+        await this.#deps.audit
+          .record({
+            event: "refusal",
+            errorCode: error instanceof ShellExecError ? error.code : "COMMAND_NOT_ALLOWED",
+            principalId: principal.id,
+            wallet: principal.wallet,
+            target: { ...lease, service: submit.service, podIndex: submit.podIndex },
+            command: auditCommand(subject, true),
+            ...context,
+          })
+          .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError }, "audit write failed"));
+        throw error;
+      }
+    }
+    await this.#deps.submitRate.check(principal.id);
     const leases = merged.map(({ lease }) => lease);
     const resolved = await this.#resolveAll(principal.wallet, leases);
     const rejected: Rejected[] = [];
@@ -120,6 +152,21 @@ export class BatchService {
     await batches.create(spec, newJobs);
     await this.#dispatch(id);
     this.#deps.logger.info({ batchId: id, principalId: principal.id, total: spec.total, rejected: rejected.length }, "batch accepted");
+    const first = merged[0];
+    if (first) {
+      await this.#deps.audit
+        .record({
+          event: "submit",
+          principalId: principal.id,
+          wallet: principal.wallet,
+          target: { ...first.lease, service: first.submit.service, podIndex: first.submit.podIndex },
+          command: auditCommand(commandSubjectFromBody(first.submit), sensitive.size > 0),
+          jobId: id,
+          batchId: id,
+          ...context,
+        })
+        .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError, batchId: id }, "audit write failed"));
+    }
     const record = await batches.get(id);
     if (!record) throw new BatchNotFoundError(id);
     return { ...toBatchView(record), rejected };

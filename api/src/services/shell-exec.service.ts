@@ -13,6 +13,11 @@ import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundl
 import type { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import { isEmptyBundle, serializeBundle } from "@shell-exec/shared/secrets/secret-bundle.ts";
 import { ShellExecError } from "../errors.ts";
+import type { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
+import { commandSubjectFromBody, type CommandPolicy, type CommandSubject } from "../policy/command-policy.ts";
+import type { AuditCommand } from "@shell-exec/shared/audit/audit-event.ts";
+import type { SubmitRateLimiter } from "../limits/submit-rate-limiter.ts";
+import type { InFlightLimiter } from "../limits/in-flight-limiter.ts";
 import { toJobSummary, toJobView } from "../jobs/job-view.ts";
 import type { JobSummaryView, JobView, SubmitBody } from "../schemas/job.schemas.ts";
 
@@ -25,6 +30,12 @@ export interface LeaseRef {
 /** Chain lookups before a job is accepted; throws the typed not-found / not-active errors. */
 export type ResolveLeaseTarget = (input: LeaseRef & { owner: string }) => Promise<{ provider: string; hostUri: string }>;
 
+/** Where a request came from, for the audit trail. */
+export interface RequestContext {
+  requestId: string | null;
+  clientAddress: string | null;
+}
+
 export interface ShellExecServiceDeps {
   store: JobStore;
   queue: Queue<ExecQueueData>;
@@ -35,6 +46,10 @@ export interface ShellExecServiceDeps {
   maxQueuedJobs: number;
   /** Seals secret-grade inputs; without one, submits carrying them are refused. */
   secretBox: SecretBox | null;
+  policy: CommandPolicy;
+  submitRate: SubmitRateLimiter;
+  inFlight: InFlightLimiter;
+  audit: AuditLog;
 }
 
 export class IdempotencyConflictError extends ShellExecError {
@@ -49,6 +64,11 @@ export class SecretsDisabledError extends ShellExecError {
       details: [{ field: "stdin/files/env", message: "not accepted without SECRETS_KEYS" }],
     });
   }
+}
+
+/** A refused command is recorded as its digest only: it may be the very thing that should not be stored. */
+export function auditCommand(subject: CommandSubject, sensitive: boolean): AuditCommand {
+  return subject.mode === "shell" ? { mode: "shell", command: subject.command, sensitive } : { mode: "exec", argv: [...subject.argv], sensitive };
 }
 
 export function newJobId(): string {
@@ -67,10 +87,36 @@ export class ShellExecService {
     principal: Principal,
     lease: LeaseRef,
     body: SubmitBody,
-    options: { waitSeconds?: number | undefined; signal?: AbortSignal | undefined; idempotencyKey?: string | undefined },
+    options: {
+      waitSeconds?: number | undefined;
+      signal?: AbortSignal | undefined;
+      idempotencyKey?: string | undefined;
+      context?: RequestContext;
+    },
   ): Promise<{ job: JobView; finished: boolean }> {
     requirePermission(principal, "shell-exec:execute");
-    const { store, queue, secretBox } = this.#deps;
+    const { store, queue, secretBox, audit, inFlight } = this.#deps;
+    const context = options.context ?? { requestId: null, clientAddress: null };
+    const auditTarget = { ...lease, service: body.service, podIndex: body.podIndex };
+    const subject = commandSubjectFromBody(body);
+    let sensitive: boolean;
+    try {
+      sensitive = this.#deps.policy.check(principal.id, subject).sensitive;
+    } catch (error) {
+      await audit
+        .record({
+          event: "refusal",
+          errorCode: error instanceof ShellExecError ? error.code : "COMMAND_NOT_ALLOWED",
+          principalId: principal.id,
+          wallet: principal.wallet,
+          target: auditTarget,
+          command: auditCommand(subject, true),
+          ...context,
+        })
+        .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError }, "audit write failed"));
+      throw error;
+    }
+    await this.#deps.submitRate.check(principal.id);
     const bundle = secretBundleFromBody(body);
     if (!isEmptyBundle(bundle) && !secretBox) throw new SecretsDisabledError();
     const target = await this.#deps.resolveLeaseTarget({ ...lease, owner: principal.wallet });
@@ -83,8 +129,11 @@ export class ShellExecService {
         return this.#replay(principal, existing.jobId, options);
       }
     }
+    let acquired = false;
     try {
       await this.#assertQueueHasRoom();
+      await inFlight.acquire(principal.id, id);
+      acquired = true;
       const spec: JobSpec = {
         id,
         principalId: principal.id,
@@ -97,7 +146,7 @@ export class ShellExecService {
       };
       const sealedSecrets = isEmptyBundle(bundle) ? null : secretBox!.seal(serializeBundle(bundle), id);
       try {
-        await store.create(spec, { sealedSecrets });
+        await store.create(spec, { sealedSecrets, activeSet: inFlight.key(principal.id) });
       } catch (error) {
         throw new UnavailableError("The job store (Redis) did not accept the job; nothing was queued.", error);
       }
@@ -108,10 +157,14 @@ export class ShellExecService {
         throw new UnavailableError("The queue (Redis) did not accept the job; nothing was queued.", error);
       }
     } catch (error) {
+      if (acquired) await inFlight.release(principal.id, id).catch(() => undefined);
       if (options.idempotencyKey) await store.releaseIdempotencyKey(principal.id, options.idempotencyKey).catch(() => undefined);
       throw error;
     }
     this.#deps.logger.info({ jobId: id, principalId: principal.id, lease, service: body.service }, "job accepted");
+    await audit
+      .record({ event: "submit", principalId: principal.id, wallet: principal.wallet, target: auditTarget, command: auditCommand(subject, sensitive), jobId: id, ...context })
+      .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError, jobId: id }, "audit write failed"));
     if (options.waitSeconds) return this.#waitForFinal(id, principal, options.waitSeconds, options.signal);
     const record = await store.get(id);
     if (!record) throw new UnavailableError("The job store lost the job it just accepted.");
@@ -141,7 +194,7 @@ export class ShellExecService {
     return this.#waitForFinal(id, principal, timeoutSeconds, signal);
   }
 
-  async cancel(principal: Principal, id: string): Promise<JobView> {
+  async cancel(principal: Principal, id: string, context: RequestContext = { requestId: null, clientAddress: null }): Promise<JobView> {
     requirePermission(principal, "shell-exec:execute");
     const record = await this.#ownRecord(principal, id);
     if (isFinalStatus(record.status)) throw new AlreadyFinishedError(id, record.status);
@@ -150,6 +203,12 @@ export class ShellExecService {
       message: "Canceled by a client before it started.",
       commandMayHaveRun: false,
     });
+    const audit = (event: Parameters<AuditLog["record"]>[0]) =>
+      this.#deps.audit.record(event).catch((auditError: unknown) => this.#deps.logger.error({ err: auditError, jobId: id }, "audit write failed"));
+    await audit({ event: "cancel", principalId: principal.id, wallet: principal.wallet, jobId: id, outcome, ...context });
+    if (outcome === "canceled") {
+      await audit({ event: "outcome", principalId: principal.id, wallet: principal.wallet, jobId: id, target: record.target, outcome: "canceled", errorCode: "CANCELED", ...context });
+    }
     if (outcome === "canceled") {
       // The BullMQ job may already be active in a worker that has not claimed it yet: its claim sees `canceled`.
       await this.#deps.queue.remove(id).catch(() => 0);
