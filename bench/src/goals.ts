@@ -4,13 +4,15 @@ import type { Results } from "./report.ts";
 export function applyGoals(results: Results): void {
   // (3) whole-system throughput ≥ 40 % of the raw queue's.
   results.compare("3.system.throughput", "1.queue.throughput", "ratio");
-  results.goal("3.system.throughput", "≥ 0.40 × (1)", (f) => (f.anchor?.value ?? 0) >= 0.4);
+  results.goal("3.system.throughput", "≥ 0.40 × (1)", (f) => (f.anchors[0]?.value ?? 0) >= 0.4);
+  // Not a goal, but what bounds it here: the provider path measured directly.
+  results.compare("3.system.throughput", "2.provider.throughput", "ratio");
 
   // (4) sync latency at idle: p50 ≤ (2) p50 + 3 ms, p99 ≤ (2) p99 + 10 ms.
   results.compare("4.sync.p50", "2.provider.p50", "difference");
-  results.goal("4.sync.p50", "≤ (2) + 3 ms", (f) => (f.anchor?.value ?? Infinity) <= 3);
+  results.goal("4.sync.p50", "≤ (2) + 3 ms", (f) => (f.anchors[0]?.value ?? Infinity) <= 3);
   results.compare("4.sync.p99", "2.provider.p99", "difference");
-  results.goal("4.sync.p99", "≤ (2) + 10 ms", (f) => (f.anchor?.value ?? Infinity) <= 10);
+  results.goal("4.sync.p99", "≤ (2) + 10 ms", (f) => (f.anchors[0]?.value ?? Infinity) <= 10);
 
   // (5) 10,000 waiters on one API process.
   results.goal("5.waiters.redisConnections", "≤ 4", (f) => f.summary.max <= 4);

@@ -102,6 +102,27 @@ export function memoryOf(pid: number): { rss: number; peakRss: number } {
   return { rss: kb("VmRSS"), peakRss: kb("VmHWM") };
 }
 
+/**
+ * RSS split by kind of mapping (from /proc/<pid>/smaps), in bytes: `brk` is the C heap grown with brk (glibc's main
+ * arena: small native allocations), `anon` every other anonymous mapping (V8's heap spaces, mmapped malloc chunks,
+ * thread arenas), `file` code and other file-backed pages.
+ */
+export function rssByMapping(pid: number): { brk: number; anon: number; file: number } {
+  const totals = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof totals = "anon";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[1] ?? "";
+      kind = name === "[heap]" ? "brk" : name === "" || name.startsWith("[") ? "anon" : "file";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals[kind] += Number(rss[1]) * 1024;
+  }
+  return totals;
+}
+
 /** CPU time (user + system) a process has used so far, in milliseconds (from /proc/<pid>/stat). */
 export function cpuTimeMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -164,7 +185,7 @@ export interface RunningSim extends SimInfo {
  * The simulator as a process of its own: bench/src/children/sim.ts (startAkashSim) prints one JSON line with chainUrl
  * and providers when ready, as akash-sim's own bin does.
  */
-export async function startSimProcess(seed: unknown, options: { nodeArgs?: string[] } = {}): Promise<RunningSim> {
+export async function startSimProcess(seed: unknown, options: { nodeArgs?: string[]; http?: boolean } = {}): Promise<RunningSim> {
   const dir = await mkdtemp(join(tmpdir(), "shell-exec-bench-sim-"));
   const seedFile = join(dir, "seed.json");
   await writeFile(seedFile, JSON.stringify(seed));
@@ -172,7 +193,7 @@ export async function startSimProcess(seed: unknown, options: { nodeArgs?: strin
     name: "akash-sim",
     script: "bench/src/children/sim.ts",
     args: [seedFile],
-    env: { LOG_LEVEL: "warn" },
+    env: { LOG_LEVEL: "warn", BENCH_SIM_HTTP: options.http ? "1" : "0" },
     nodeArgs: options.nodeArgs,
     raiseFdLimit: true,
   });

@@ -30,14 +30,16 @@ describe("Results", () => {
     expect(results.compare("3.s", "1.q", "ratio")?.value).toBe(0.45);
     expect(results.compare("4.s", "2.p", "difference")?.value).toBe(4.5);
     expect(results.compare("4.s", "9.missing", "difference")).toBeUndefined();
-    results.goal("3.s", "≥ 0.40 × (1)", (f) => f.anchor!.value >= 0.4);
-    results.goal("4.s", "≤ (2) + 3 ms", (f) => f.anchor!.value <= 3);
+    results.goal("3.s", "≥ 0.40 × (1)", (f) => f.anchors[0]!.value >= 0.4);
+    results.goal("4.s", "≤ (2) + 3 ms", (f) => f.anchors[0]!.value <= 3);
     results.goal("9.missing", "never", () => true);
+    results.add({ id: "2.t", scenario: 2, label: "provider", unit: "execs/s", values: [900] });
+    results.compare("3.s", "2.t", "ratio");
     expect(results.get("3.s")?.goal).toEqual({ text: "≥ 0.40 × (1)", holds: true });
     expect(results.get("4.s")?.goal?.holds).toBe(false);
 
     const rows = figureRows(results.figures);
-    expect(rows[1]).toEqual(["3", "system", "450 jobs/s", "400–500 (±11 %, n=3)", "0.450 × (1) queue", "≥ 0.40 × (1): holds"]);
+    expect(rows[1]).toEqual(["3", "system", "450 jobs/s", "400–500 (±11 %, n=3)", "0.450 × (1) queue; 0.500 × (2) provider", "≥ 0.40 × (1): holds"]);
     expect(rows[3]).toEqual(["4", "sync p50", "6.50 ms", "1 run", "+4.50 ms vs (2) provider p50", "≤ (2) + 3 ms: MISSED"]);
   });
 

@@ -14,6 +14,15 @@ export interface Goal {
   holds: boolean;
 }
 
+export interface Anchor {
+  id: string;
+  label: string;
+  kind: Comparison;
+  anchorMedian: number;
+  /** figure median ÷ anchor median, or figure median − anchor median. */
+  value: number;
+}
+
 export interface Figure {
   id: string;
   /** Scenario number, 1..7. */
@@ -23,8 +32,8 @@ export interface Figure {
   /** One value per repeat. */
   values: number[];
   summary: RepeatSummary;
-  /** Set when compared to an anchor. */
-  anchor?: { id: string; label: string; kind: Comparison; anchorMedian: number; value: number };
+  /** Comparisons with anchors from the same run; the first is the one the goal is about. */
+  anchors: Anchor[];
   goal?: Goal;
   note?: string;
 }
@@ -35,7 +44,7 @@ export class Results {
 
   add(input: { id: string; scenario: number; label: string; unit: string; values: number[]; note?: string }): Figure {
     const existing = this.figures.findIndex((f) => f.id === input.id);
-    const figure: Figure = { ...input, summary: summarizeRepeats(input.values) };
+    const figure: Figure = { ...input, summary: summarizeRepeats(input.values), anchors: [] };
     if (existing >= 0) this.figures[existing] = figure;
     else this.figures.push(figure);
     return figure;
@@ -46,12 +55,13 @@ export class Results {
   }
 
   /** Compares figure `id` to anchor `anchorId` (both medians). No-op when either is missing. */
-  compare(id: string, anchorId: string, kind: Comparison): Figure["anchor"] {
+  compare(id: string, anchorId: string, kind: Comparison): Anchor | undefined {
     const figure = this.get(id);
     const anchor = this.get(anchorId);
     if (!figure || !anchor) return undefined;
-    figure.anchor = { id: anchorId, label: anchor.label, kind, anchorMedian: anchor.summary.median, value: compareValues(figure.summary.median, anchor.summary.median, kind) };
-    return figure.anchor;
+    const comparison = { id: anchorId, label: anchor.label, kind, anchorMedian: anchor.summary.median, value: compareValues(figure.summary.median, anchor.summary.median, kind) };
+    figure.anchors = [...figure.anchors.filter((a) => a.id !== anchorId), comparison];
+    return comparison;
   }
 
   goal(id: string, text: string, holds: (figure: Figure) => boolean): void {
@@ -88,7 +98,7 @@ export function formatSpread(summary: RepeatSummary, count: number): string {
   return `${formatNumber(summary.min)}–${formatNumber(summary.max)} (${pct}, n=${count})`;
 }
 
-export function formatComparison(anchor: NonNullable<Figure["anchor"]>, unit: string): string {
+export function formatComparison(anchor: Anchor, unit: string): string {
   const ref = `(${anchor.id.split(".")[0]}) ${anchor.label}`;
   if (anchor.kind === "ratio") return `${formatNumber(anchor.value)} × ${ref}`;
   const sign = anchor.value >= 0 ? "+" : "−";
@@ -103,7 +113,7 @@ export function figureRows(figures: readonly Figure[]): string[][] {
     f.label,
     formatWithUnit(f.summary.median, f.unit),
     formatSpread(f.summary, f.values.length),
-    f.anchor ? formatComparison(f.anchor, f.unit) : "",
+    f.anchors.map((a) => formatComparison(a, f.unit)).join("; "),
     f.goal ? `${f.goal.text}: ${f.goal.holds ? "holds" : "MISSED"}` : "",
   ]);
 }

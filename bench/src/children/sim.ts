@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { startAkashSim, type AkashSimSeed } from "@shell-exec/akash-sim";
 
 const seed = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as AkashSimSeed;
-const sim = await startAkashSim({ seed });
-console.log(JSON.stringify({ chainUrl: sim.chainUrl, providers: sim.providers.map(({ address, url, hostUri }) => ({ address, url, hostUri })) }));
+const sim = await startAkashSim({ seed, providerHttp: process.env.BENCH_SIM_HTTP === "1" });
+console.log(JSON.stringify({ chainUrl: sim.chainUrl, providers: sim.providers.map(({ address, url, httpUrl, hostUri }) => ({ address, url, httpUrl, hostUri })) }));
 let stopping = false;
 const stop = () => {
   if (stopping) return;

@@ -1,6 +1,6 @@
 import type { BenchContext } from "../context.ts";
 import { expectStatus } from "../http.ts";
-import { memoryOf } from "../procs.ts";
+import { memoryOf, rssByMapping } from "../procs.ts";
 import { realService, startBenchStack } from "../stack.ts";
 
 const MB = 1_000_000;
@@ -28,6 +28,7 @@ export async function bigOutput(ctx: BenchContext): Promise<void> {
     };
     for (let i = 0; i < 5; i++) await run(MiB);
     const before = memoryOf(workerPid).rss;
+    const mappingsBefore = rssByMapping(workerPid);
     const smallTimes: number[] = [];
     const bigTimes: number[] = [];
     const growth: number[] = [];
@@ -45,6 +46,9 @@ export async function bigOutput(ctx: BenchContext): Promise<void> {
           `(${((bigBytes / MB) / (bigTimes.at(-1)! / 1000)).toFixed(0)} MB/s); worker RSS ${(before / MB).toFixed(0)} → ${(after.rss / MB).toFixed(0)} MB, peak ${(after.peakRss / MB).toFixed(0)} MB`,
       );
     }
+    const mappingsAfter = rssByMapping(workerPid);
+    const split = (["brk", "anon", "file"] as const).map((k) => `${k} ${((mappingsAfter[k] - mappingsBefore[k]) / MB).toFixed(1)} MB`).join(", ");
+    ctx.log(`  worker RSS growth by mapping over all repeats: ${split}`);
     const big = `${bigBytes / MB} MB`;
     ctx.results.add({ id: "6.bigOutput.time1M", scenario: 6, label: "1 MiB output: submit ?wait → result", unit: "ms", values: smallTimes, note: "median of 5 per repeat" });
     ctx.results.add({
@@ -61,7 +65,9 @@ export async function bigOutput(ctx: BenchContext): Promise<void> {
       label: `worker RSS growth after ${big} (after − before)`,
       unit: "MB",
       values: growth,
-      note: `worker RSS before: ${(before / MB).toFixed(0)} MB (after warm-up with 1 MiB outputs)`,
+      note:
+        `worker RSS before: ${(before / MB).toFixed(0)} MB (after warm-up with 1 MiB outputs); growth over all repeats by mapping (/proc/pid/smaps): ${split} ` +
+        "(brk = glibc's main malloc heap, anon = V8 heap spaces and other anonymous mappings)",
     });
     ctx.results.add({ id: "6.bigOutput.peakGrowth", scenario: 6, label: `worker peak RSS growth during ${big} (VmHWM − before)`, unit: "MB", values: peakGrowth });
   } finally {
