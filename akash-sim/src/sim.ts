@@ -121,9 +121,14 @@ export async function startAkashSim(options: StartAkashSimOptions): Promise<Akas
   const chain: { server: Server; sockets: Set<Socket> }[] = [];
   const providerFaults = new Map<string, Fault>();
   const leaseFaults = new Map<string, Fault>();
+  // Should the host process exit without stop() (a crash, process.exit), the replicas' processes must not outlive it.
+  const killOnExit = () => runtime.killTagged();
+  process.on("exit", killOnExit);
   const stopAll = async () => {
+    runtime.killTagged();
     await Promise.all([...gateways.map((g) => g.close()), ...chain.map(({ server, sockets }) => closeServer(server, sockets))]);
     await runtime.killAll();
+    process.off("exit", killOnExit);
     if (ownsSandboxRoot) rmSync(sandboxRoot, { recursive: true, force: true });
   };
 

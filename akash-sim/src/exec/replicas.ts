@@ -247,19 +247,23 @@ export class ReplicaRuntime {
     );
   }
 
+  /** SIGKILLs every live process carrying this sim's tag; synchronous, so it also works in an 'exit' handler. */
+  killTagged(): number {
+    const tag = `${INSTANCE_VAR}=${this.instanceId}`;
+    const pids = scanTaggedProcesses((environ) => environ.includes(tag));
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    return pids.length;
+  }
+
   /** Kills every process this sim started (and their descendants, wherever they went) and waits for its children. */
   async killAll(): Promise<void> {
-    const tag = `${INSTANCE_VAR}=${this.instanceId}`;
-    for (let round = 0; round < 5; round++) {
-      const pids = scanTaggedProcesses((environ) => environ.includes(tag));
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+    for (let round = 0; round < 5 && this.killTagged() > 0; round++) {
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 20));
     }
     const waiting = [...this.#children].map(
