@@ -4,10 +4,12 @@ import { commonEnvSchema, parseEnv, portSchema } from "@shell-exec/shared/config
 import { secretKeysSchema } from "@shell-exec/shared/secrets/secret-box.ts";
 import { auditEnvShape } from "@shell-exec/shared/audit/audit-config.ts";
 import { jwtEnvShape } from "./auth/jwt-config.ts";
+import { walletKeyringEnvShape } from "@shell-exec/shared/keyring/wallet-keyring.ts";
 import { limitsEnvShape } from "./limits/limits-config.ts";
 import { commandPolicyEnvShape } from "./policy/command-policy.ts";
 
 export const apiEnvSchema = commonEnvSchema.extend({
+  ...walletKeyringEnvShape,
   ...jwtEnvShape,
   ...limitsEnvShape,
   ...commandPolicyEnvShape,

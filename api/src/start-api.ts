@@ -18,6 +18,7 @@ import { StaticApiKeySource } from "./auth/static-api-keys.ts";
 import { ApiKeyStore } from "./auth/api-key-store.ts";
 import { jwtPrincipalSourceFromEnv } from "./auth/jwt-config.ts";
 import { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
+import { loadWalletKeyring } from "@shell-exec/shared/keyring/wallet-keyring.ts";
 import { commandPolicyFromEnv } from "./policy/command-policy.ts";
 import { limitersFromEnv } from "./limits/limits-config.ts";
 import { readMnemonic, type ApiConfig } from "./config.ts";
@@ -54,6 +55,9 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
   const secretBox = config.SECRETS_KEYS ? new SecretBox(config.SECRETS_KEYS) : null;
   const audit = new AuditLog({ redis, prefix: config.QUEUE_PREFIX, retentionSeconds: config.AUDIT_RETENTION_SECONDS, logger });
   const policy = commandPolicyFromEnv(config);
+  // The API holds keys only to know which wallets can be acted for; without any key configuration it cannot tell.
+  const keyring = loadWalletKeyring(config, { logger });
+  const hasSigningKey = (address: string) => keyring.size === 0 || keyring.has(address);
   const { submitRate, inFlight } = limitersFromEnv(config, {
     redis,
     prefix: config.QUEUE_PREFIX,
@@ -73,6 +77,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     submitRate,
     inFlight,
     audit,
+    hasSigningKey,
   });
   const batches = new BatchService({
     jobs: store,
@@ -85,6 +90,7 @@ export async function startApi(config: ApiConfig & { REDIS_URL: string }, logger
     policy,
     submitRate,
     audit,
+    hasSigningKey,
   });
   // API keys from Redis (created with the api-keys CLI), the static single-wallet keys, and bearer JWTs.
   const principalSources: PrincipalSource[] = [new ApiKeyStore({ redis, prefix: config.QUEUE_PREFIX })];

@@ -1,12 +1,13 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { booleanFromEnv, commonEnvSchema, parseEnv } from "@shell-exec/shared/config/env.ts";
 import { secretKeysSchema } from "@shell-exec/shared/secrets/secret-box.ts";
+import { auditEnvShape } from "@shell-exec/shared/audit/audit-config.ts";
+import { walletKeyringEnvShape } from "@shell-exec/shared/keyring/wallet-keyring.ts";
 
 export const workerEnvSchema = commonEnvSchema.extend({
+  ...walletKeyringEnvShape,
+  ...auditEnvShape,
   AKASH_REST_URL: z.url({ message: "must be the chain REST (LCD) base URL" }),
-  AKASH_WALLET_MNEMONIC: z.string().optional(),
-  AKASH_WALLET_MNEMONIC_FILE: z.string().optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Slots for batch targets, separate from single execs so a big batch never delays them. */
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
@@ -30,13 +31,5 @@ export const workerEnvSchema = commonEnvSchema.extend({
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const config = parseEnv(workerEnvSchema, env);
-  if (!config.AKASH_WALLET_MNEMONIC && !config.AKASH_WALLET_MNEMONIC_FILE) {
-    throw new Error("Invalid configuration:\n  - AKASH_WALLET_MNEMONIC or AKASH_WALLET_MNEMONIC_FILE: one is required to sign provider tokens");
-  }
-  return config;
-}
-
-export function readWalletMnemonic(config: WorkerConfig): string {
-  return config.AKASH_WALLET_MNEMONIC ?? readFileSync(config.AKASH_WALLET_MNEMONIC_FILE!, "utf8").trim();
+  return parseEnv(workerEnvSchema, env);
 }

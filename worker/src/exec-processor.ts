@@ -1,6 +1,7 @@
 import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
-import type { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
+import type { WalletKeyring } from "@shell-exec/shared/keyring/wallet-keyring.ts";
+import type { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
 import type { ProviderTokenCache } from "@shell-exec/shared/akash/provider-jwt.ts";
 import type { ExecOutcome, LeaseShellRequest, ProviderAuth, ProviderErrorCode, ProviderTlsPolicy } from "@shell-exec/shared/exec/lease-shell-types.ts";
 import { execQueueDataSchema, type ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
@@ -12,6 +13,7 @@ import type { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import { deliveryStream, deserializeBundle, isEmptyBundle, secretValues, type SecretBundle } from "@shell-exec/shared/secrets/secret-bundle.ts";
 import { scrubSecrets } from "@shell-exec/shared/secrets/output-scrubber.ts";
 import { finishInputFromOutcome, isRetryableSendFailure, type KillConfirmation } from "./outcome-mapping.ts";
+import type { FinishInput } from "@shell-exec/shared/jobs/job-store.ts";
 
 /** What the processor needs from the provider side; implemented over LeaseShellClient and the lease-status client. */
 export interface ProviderPort {
@@ -32,8 +34,10 @@ export interface ProviderPort {
 export interface ExecProcessorDeps {
   store: JobStore;
   provider: ProviderPort;
-  wallet: AkashWallet;
+  /** Signing keys (and optional mTLS pairs) of every wallet the service acts for. */
+  keyring: WalletKeyring;
   tokens: ProviderTokenCache;
+  audit: AuditLog;
   providerTls: (provider: string) => Promise<ProviderTlsPolicy>;
   workerId: string;
   logger: Logger;
@@ -111,6 +115,7 @@ async function runExecJob(deps: ExecProcessorDeps, job: Job<ExecQueueData>): Pro
     const finish = finishInputFromOutcome(outcome, record.request.timeout, kill);
     const written = await store.finish(jobId, finish);
     log.info({ status: finish.status, exitCode: finish.result?.exitCode, errorCode: finish.error?.code, written }, "job ended");
+    if (written) await recordOutcome(deps, record, finish);
   } catch (error) {
     if (error instanceof RetryableSendError) throw error;
     log.error({ err: error }, "job processing failed");
@@ -141,9 +146,37 @@ interface ProviderRun {
   kill: KillConfirmation | null;
 }
 
+async function recordOutcome(deps: ExecProcessorDeps, record: JobRecord, finish: FinishInput): Promise<void> {
+  await deps.audit
+    .record({
+      event: "outcome",
+      principalId: record.principalId,
+      wallet: record.wallet,
+      jobId: record.id,
+      target: { dseq: record.target.dseq, gseq: record.target.gseq, oseq: record.target.oseq, service: record.target.service, podIndex: record.target.podIndex },
+      outcome: finish.status,
+      exitCode: finish.result?.exitCode ?? null,
+      durationMs: finish.result?.durationMs ?? null,
+      errorCode: finish.error?.code ?? null,
+    })
+    .catch((error: unknown) => deps.logger.error({ err: error, jobId: record.id }, "audit write failed"));
+}
+
+/** JWT signed with the wallet's key; mTLS when the keyring holds only a client certificate for it. */
+function providerAuthFor(deps: ExecProcessorDeps, record: JobRecord): ProviderAuth | null {
+  const wallet = deps.keyring.walletFor(record.wallet);
+  if (wallet) return { kind: "jwt", token: deps.tokens.tokenFor(wallet, record.target.provider) };
+  const tls = deps.keyring.tlsClientFor(record.wallet);
+  return tls ? { kind: "mtls", certPem: tls.certPem, keyPem: tls.keyPem } : null;
+}
+
 async function runOnProvider(deps: ExecProcessorDeps, record: JobRecord, signal: AbortSignal): Promise<ProviderRun> {
   const { target } = record;
-  const auth: ProviderAuth = { kind: "jwt", token: deps.tokens.tokenFor(deps.wallet, target.provider) };
+  const auth = providerAuthFor(deps, record);
+  if (!auth) {
+    const message = `This worker holds no signing key for wallet ${record.wallet}.`;
+    return { outcome: { kind: "error", code: "PROVIDER_AUTH_FAILED", message, commandMayHaveRun: false, ...emptyOutput(), durationMs: 0 }, kill: null };
+  }
   const tls = await deps.providerTls(target.provider);
   const lease = { hostUri: record.hostUri, dseq: target.dseq, gseq: target.gseq, oseq: target.oseq, service: target.service, podIndex: target.podIndex };
   const notReady = await deps.provider.checkLease({ ...lease, auth, tls });

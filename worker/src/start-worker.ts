@@ -7,7 +7,8 @@ import { BatchDispatcher } from "./batch-dispatcher.ts";
 import { ChainRestClient } from "@shell-exec/shared/akash/chain-client.ts";
 import { ProviderTokenCache } from "@shell-exec/shared/akash/provider-jwt.ts";
 import { TtlCache } from "@shell-exec/shared/akash/ttl-cache.ts";
-import { AkashWallet } from "@shell-exec/shared/akash/wallet.ts";
+import { loadWalletKeyring } from "@shell-exec/shared/keyring/wallet-keyring.ts";
+import { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
 import type { ProviderTlsPolicy } from "@shell-exec/shared/exec/lease-shell-types.ts";
 import type { ExecQueueData } from "@shell-exec/shared/jobs/exec-queue.ts";
 import { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
@@ -16,7 +17,7 @@ import type { Logger } from "@shell-exec/shared/logger.ts";
 import { createRedisConnection } from "@shell-exec/shared/redis/connection.ts";
 import { BATCH_QUEUE_NAME, EXEC_QUEUE_NAME, redisKeys } from "@shell-exec/shared/redis/keys.ts";
 import { CancellationRegistry } from "./cancellations.ts";
-import { readWalletMnemonic, type WorkerConfig } from "./config.ts";
+import type { WorkerConfig } from "./config.ts";
 import { processExecJob, type ProviderPort } from "./exec-processor.ts";
 import { createProviderPort } from "./provider-port.ts";
 
@@ -37,7 +38,8 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const log = logger.child({ workerId });
-  const wallet = AkashWallet.fromMnemonic(readWalletMnemonic(config));
+  const keyring = loadWalletKeyring(config, { logger: log });
+  if (keyring.size === 0) throw new Error("No signing keys: set AKASH_WALLET_MNEMONIC[_FILE], SHELL_EXEC_WALLET_KEYS_DIR or SHELL_EXEC_WALLET_KEYS");
   const keys = redisKeys(config.QUEUE_PREFIX);
   const redis = createRedisConnection(config.REDIS_URL, { purpose: "worker" });
   const subscriber = createRedisConnection(config.REDIS_URL, { purpose: "worker-subscriber" });
@@ -62,7 +64,8 @@ export async function startWorker(
   const deps = {
     store,
     provider,
-    wallet,
+    keyring,
+    audit: new AuditLog({ redis, prefix: config.QUEUE_PREFIX, retentionSeconds: config.AUDIT_RETENTION_SECONDS, logger: log }),
     tokens: new ProviderTokenCache({ ttlSeconds: config.PROVIDER_TOKEN_TTL_SECONDS }),
     providerTls,
     workerId,
@@ -99,7 +102,7 @@ export async function startWorker(
       .catch((error: unknown) => log.warn({ err: error }, "batch sweep failed"))
       .finally(() => (sweeping = false));
   }, config.BATCH_SWEEP_INTERVAL_MS);
-  log.info({ concurrency: config.WORKER_CONCURRENCY, wallet: wallet.address }, "shell-exec worker ready");
+  log.info({ concurrency: config.WORKER_CONCURRENCY, wallets: keyring.addresses() }, "shell-exec worker ready");
 
   let closing: Promise<void> | undefined;
   return {

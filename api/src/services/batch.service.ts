@@ -20,7 +20,7 @@ import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundl
 import { requirePermission } from "../middleware/authenticate.ts";
 import type { BatchBody, BatchView } from "../schemas/batch.schemas.ts";
 import { submitBodySchema, type JobSummaryView, type SubmitBody } from "../schemas/job.schemas.ts";
-import { auditCommand, IdempotencyConflictError, newJobId, SecretsDisabledError, type LeaseRef, type RequestContext } from "./shell-exec.service.ts";
+import { auditCommand, IdempotencyConflictError, NoSigningKeyError, newJobId, SecretsDisabledError, type LeaseRef, type RequestContext } from "./shell-exec.service.ts";
 
 export class BatchNotFoundError extends ShellExecError {
   constructor(id: string) {
@@ -53,6 +53,7 @@ export interface BatchServiceDeps {
   policy: CommandPolicy;
   submitRate: SubmitRateLimiter;
   audit: AuditLog;
+  hasSigningKey: (wallet: string) => boolean;
 }
 
 type Rejected = BatchView["rejected"][number];
@@ -93,6 +94,7 @@ export class BatchService {
         throw error;
       }
     }
+    if (!this.#deps.hasSigningKey(principal.wallet)) throw new NoSigningKeyError(principal.wallet);
     await this.#deps.submitRate.check(principal.id);
     const leases = merged.map(({ lease }) => lease);
     const resolved = await this.#resolveAll(principal.wallet, leases);

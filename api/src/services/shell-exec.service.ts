@@ -50,6 +50,14 @@ export interface ShellExecServiceDeps {
   submitRate: SubmitRateLimiter;
   inFlight: InFlightLimiter;
   audit: AuditLog;
+  /** Whether the service holds a signing key for a wallet (a job for a wallet without one could never run). */
+  hasSigningKey: (wallet: string) => boolean;
+}
+
+export class NoSigningKeyError extends ShellExecError {
+  constructor(wallet: string) {
+    super("NO_SIGNING_KEY", 403, `This service holds no signing key for wallet ${wallet}, so it cannot act for it on a provider.`, { details: { wallet } });
+  }
 }
 
 export class IdempotencyConflictError extends ShellExecError {
@@ -116,6 +124,7 @@ export class ShellExecService {
         .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError }, "audit write failed"));
       throw error;
     }
+    if (!this.#deps.hasSigningKey(principal.wallet)) throw new NoSigningKeyError(principal.wallet);
     await this.#deps.submitRate.check(principal.id);
     const bundle = secretBundleFromBody(body);
     if (!isEmptyBundle(bundle) && !secretBox) throw new SecretsDisabledError();
