@@ -192,6 +192,10 @@ describe("provider, account, certificates", () => {
       status: 404,
       body: { code: 5, message: `account ${other.address} not found`, details: [] },
     });
+    // The auth module's address codec error is a plain error: gRPC code 2, HTTP 500.
+    const malformed = await get(`/cosmos/auth/v1beta1/accounts/akash1notanaddress`);
+    expect(malformed.status).toBe(500);
+    expect(malformed.body).toMatchObject({ code: 2, details: [] });
     sim.addWallet({ address: other.address });
     expect(await get(`/cosmos/auth/v1beta1/accounts/${other.address}`)).toMatchObject({ status: 200, body: { account: { pub_key: null } } });
     expect(await client.getAccountPublicKey(other.address)).toBeNull();
