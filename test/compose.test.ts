@@ -119,7 +119,7 @@ describe("docker-compose.yml project rules", () => {
     const paths = Object.values(services)
       .flatMap((service) => (Array.isArray(service.command) ? (service.command as string[]) : []))
       .filter((word) => /^[\w-]+\/.*\.(ts|json)$/.test(word));
-    expect(paths).toEqual(expect.arrayContaining(["api/src/main.ts", "worker/src/main.ts", "akash-sim/src/bin/akash-sim.ts", "akash-sim/seed.example.json"]));
+    expect(paths).toEqual(expect.arrayContaining(["api/src/main.ts", "worker/src/main.ts", "akash-sim/src/bin/akash-sim.ts", "akash-sim/seed.compose.json"]));
     for (const path of paths) expect(excludedFromContext(path, dockerignore), path).toBe(false);
     for (const path of ["node_modules", "api/node_modules/hono", ".env", ".git/config", "test/setup.ts", "api/src/app.test.ts"]) {
       expect(excludedFromContext(path, dockerignore), path).toBe(true);
