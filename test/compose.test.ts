@@ -105,9 +105,13 @@ describe("docker-compose.yml project rules", () => {
     expect(problems((f) => ((f.services.worker!.environment as Record<string, string>).REDIS_URL = "redis://localhost:6379"))).toMatch(
       /worker: REDIS_URL=redis:\/\/localhost:6379 does not point at a service/,
     );
-    expect(problems((f) => ((f.services.worker!.environment as Record<string, string>).AKASH_REST_URL = "https://api.akashnet.net"))).toMatch(
-      /worker: PROVIDER_TLS_INSECURE is only for akash-sim/,
-    );
+    expect(
+      problems((f) => {
+        const env = f.services.worker!.environment as Record<string, string>;
+        env.AKASH_REST_URL = "https://api.akashnet.net";
+        env.PROVIDER_TLS_INSECURE = "true";
+      }),
+    ).toMatch(/worker: PROVIDER_TLS_INSECURE is only for akash-sim/);
     expect(problems((f) => (f.services.api!.secrets = []))).toMatch(/api: AKASH_WALLET_MNEMONIC_FILE=\/run\/secrets\/akash_wallet_mnemonic is not a secret/);
     expect(problems((f) => (f.services.worker!.user = "root"))).toMatch(/worker: runs as root/);
     expect(problems((f) => (f.services.api!.env_file = [".env"]))).toMatch(/api: env_file used/);
