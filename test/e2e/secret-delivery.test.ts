@@ -100,4 +100,28 @@ describe("secret delivery, end to end", () => {
     expect(allLogs.length).toBeGreaterThan(0);
     for (const needle of needles) expect(allLogs).not.toContain(needle);
   }, 30_000);
+
+  it("erases the sealed secrets from Redis as soon as they were delivered, while the command still runs", async () => {
+    const submitted = await stack.request("POST", "/v1/deployments/1000/leases/1/1/shell-exec", {
+      service: "app",
+      command: "cat /tmp/erase-check > /dev/null; sleep 2",
+      files: [{ path: "/tmp/erase-check", content: "sealed-then-erased" }],
+    });
+    const id = (submitted.body as { id: string }).id;
+    const redis = testRedisConnection("erase-check");
+    try {
+      const key = `${stack.prefix}:job:${id}`;
+      const deadline = Date.now() + 10_000;
+      let sawRunningWithoutSecrets = false;
+      while (Date.now() < deadline && !sawRunningWithoutSecrets) {
+        const [status, secrets] = await redis.hmget(key, "status", "secrets");
+        if (status === "running" && secrets === null && (await redis.hget(key, "sentAt"))) sawRunningWithoutSecrets = true;
+        else await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(sawRunningWithoutSecrets).toBe(true);
+      expect((await stack.request("GET", `/v1/shell-exec/jobs/${id}/wait?timeout=20`)).status).toBe(200);
+    } finally {
+      await redis.quit();
+    }
+  }, 30_000);
 });

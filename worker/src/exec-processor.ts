@@ -201,7 +201,15 @@ async function runOnProvider(deps: ExecProcessorDeps, record: JobRecord, signal:
           }
         : undefined,
     }),
-    ...(stdin ? { stdin } : {}),
+    ...(stdin
+      ? {
+          stdin,
+          // Delivered: the sealed copy in Redis has no further use (a retry happens only when nothing was sent).
+          onStdinWritten: () => {
+            deps.store.eraseSecrets(record.id).catch((error: unknown) => deps.logger.warn({ err: error, jobId: record.id }, "erasing delivered secrets failed; the job's end erases them"));
+          },
+        }
+      : {}),
     auth,
     tls,
     deadlineMs: (record.request.timeout + deps.deadlineGraceSeconds) * 1000,

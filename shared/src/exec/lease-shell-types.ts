@@ -30,6 +30,8 @@ export interface LeaseShellRequest {
   argv: readonly string[];
   /** Bytes sent as 104 frames right after the upgrade; the URL says stdin=1 only when present. */
   stdin?: Buffer;
+  /** Called once all of `stdin` has been written to the socket: the moment delivered secrets may be erased. */
+  onStdinWritten?: () => void;
   auth: ProviderAuth;
   tls: ProviderTlsPolicy;
   /** Client-side deadline from the moment the upgrade completes; past it the outcome is `timed_out`. */

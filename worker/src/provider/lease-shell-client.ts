@@ -99,6 +99,7 @@ export class LeaseShellClient {
       socket,
       auth: req.auth,
       stdin: req.stdin,
+      onStdinWritten: req.onStdinWritten,
       deadlineMs: req.deadlineMs,
       upgradeTimeoutMs: connectTimeoutMs,
       maxOutputBytes: req.maxOutputBytes,

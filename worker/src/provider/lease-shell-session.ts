@@ -17,6 +17,7 @@ export interface LeaseShellSessionOptions {
   socket: Socket;
   auth: ProviderAuth;
   stdin: Buffer | undefined;
+  onStdinWritten?: (() => void) | undefined;
   /** From the upgrade to the result. */
   deadlineMs: number;
   /** From writing the upgrade request to the provider's answer. */
@@ -139,7 +140,11 @@ export function runLeaseShellSession(options: LeaseShellSessionOptions): Promise
       // stdin=1 with no bytes sends nothing: an empty 104 is a zero-length write, not an end of input.
       if (!stdin || stdin.length === 0) return;
       for (let offset = 0; offset < stdin.length; offset += STDIN_CHUNK_BYTES) {
-        ws.send(encodeFrame(FrameCode.Stdin, stdin.subarray(offset, offset + STDIN_CHUNK_BYTES)), { binary: true }, ignoreSendError);
+        const last = offset + STDIN_CHUNK_BYTES >= stdin.length;
+        ws.send(encodeFrame(FrameCode.Stdin, stdin.subarray(offset, offset + STDIN_CHUNK_BYTES)), { binary: true }, (error) => {
+          ignoreSendError();
+          if (last && !error) options.onStdinWritten?.();
+        });
       }
     });
 
