@@ -9,6 +9,7 @@ import type { JobRecord } from "@shell-exec/shared/jobs/job-model.ts";
 import type { JobStore } from "@shell-exec/shared/jobs/job-store.ts";
 import type { Logger } from "@shell-exec/shared/logger.ts";
 import { cancelCommand, wrapCommand } from "./command-wrapper.ts";
+import type { LeaseCheckInput } from "./provider/lease-status-cache.ts";
 import type { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import { deliveryStream, deserializeBundle, isEmptyBundle, secretValues, type SecretBundle } from "@shell-exec/shared/secrets/secret-bundle.ts";
 import { scrubSecrets } from "@shell-exec/shared/secrets/output-scrubber.ts";
@@ -19,16 +20,7 @@ import type { FinishInput } from "@shell-exec/shared/jobs/job-store.ts";
 export interface ProviderPort {
   exec(request: LeaseShellRequest): Promise<ExecOutcome>;
   /** Null when the service has a ready replica at that index; otherwise why not. */
-  checkLease(input: {
-    hostUri: string;
-    dseq: string;
-    gseq: number;
-    oseq: number;
-    service: string;
-    podIndex: number;
-    auth: ProviderAuth;
-    tls: ProviderTlsPolicy;
-  }): Promise<{ code: ProviderErrorCode; message: string; commandMayHaveRun: false } | null>;
+  checkLease(input: LeaseCheckInput): Promise<{ code: ProviderErrorCode; message: string; commandMayHaveRun: false } | null>;
 }
 
 export interface ExecProcessorDeps {
@@ -242,7 +234,7 @@ function scrubOutcome(outcome: ExecOutcome, secrets: Buffer[]): ExecOutcome {
 async function killInContainer(
   deps: ExecProcessorDeps,
   record: JobRecord,
-  lease: { hostUri: string; dseq: string; gseq: number; oseq: number; service: string; podIndex: number; auth: ProviderAuth; tls: ProviderTlsPolicy },
+  lease: LeaseCheckInput,
 ): Promise<KillConfirmation> {
   const outcome = await deps.provider.exec({
     ...lease,

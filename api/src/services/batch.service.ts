@@ -20,7 +20,8 @@ import { fingerprintMatches, jobRequestFromBody, requestFingerprint, secretBundl
 import { requirePermission } from "../middleware/authenticate.ts";
 import type { BatchBody, BatchView } from "../schemas/batch.schemas.ts";
 import { submitBodySchema, type JobSummaryView, type SubmitBody } from "../schemas/job.schemas.ts";
-import { auditCommand, IdempotencyConflictError, NoSigningKeyError, newJobId, SecretsDisabledError, type LeaseRef, type RequestContext } from "./shell-exec.service.ts";
+import { IdempotencyConflictError, NoSigningKeyError, newJobId, SecretsDisabledError, type LeaseRef } from "./shell-exec.service.ts";
+import { admitCommand, auditCommand, NO_REQUEST_CONTEXT, type RequestContext } from "./command-admission.ts";
 
 export class BatchNotFoundError extends ShellExecError {
   constructor(id: string) {
@@ -72,27 +73,12 @@ export class BatchService {
   async create(principal: Principal, body: BatchBody, options: { idempotencyKey?: string | undefined; context?: RequestContext }): Promise<BatchView> {
     requirePermission(principal, "shell-exec:execute");
     const { secretBox, jobs, batches } = this.#deps;
-    const context = options.context ?? { requestId: null, clientAddress: null };
+    const context = options.context ?? NO_REQUEST_CONTEXT;
     const merged = this.#validateTargets(body);
     const sensitive = new Set<number>();
     for (const [index, { lease, submit }] of merged.entries()) {
-      const subject = commandSubjectFromBody(submit);
-      try {
-        if (this.#deps.policy.check(principal.id, subject).sensitive) sensitive.add(index);
-      } catch (error) {
-        await this.#deps.audit
-          .record({
-            event: "refusal",
-            errorCode: error instanceof ShellExecError ? error.code : "COMMAND_NOT_ALLOWED",
-            principalId: principal.id,
-            wallet: principal.wallet,
-            target: { ...lease, service: submit.service, podIndex: submit.podIndex },
-            command: auditCommand(subject, true),
-            ...context,
-          })
-          .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError }, "audit write failed"));
-        throw error;
-      }
+      const target = { ...lease, service: submit.service, podIndex: submit.podIndex };
+      if ((await admitCommand(this.#deps, principal, target, commandSubjectFromBody(submit), context)).sensitive) sensitive.add(index);
     }
     if (!this.#deps.hasSigningKey(principal.wallet)) throw new NoSigningKeyError(principal.wallet);
     await this.#deps.submitRate.check(principal.id);

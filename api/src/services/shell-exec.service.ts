@@ -14,8 +14,10 @@ import type { SecretBox } from "@shell-exec/shared/secrets/secret-box.ts";
 import { isEmptyBundle, serializeBundle } from "@shell-exec/shared/secrets/secret-bundle.ts";
 import { ShellExecError } from "../errors.ts";
 import type { AuditLog } from "@shell-exec/shared/audit/audit-log.ts";
-import { commandSubjectFromBody, type CommandPolicy, type CommandSubject } from "../policy/command-policy.ts";
-import type { AuditCommand } from "@shell-exec/shared/audit/audit-event.ts";
+import { commandSubjectFromBody, type CommandPolicy } from "../policy/command-policy.ts";
+import { admitCommand, auditCommand, NO_REQUEST_CONTEXT, type RequestContext } from "./command-admission.ts";
+
+export type { RequestContext } from "./command-admission.ts";
 import type { SubmitRateLimiter } from "../limits/submit-rate-limiter.ts";
 import type { InFlightLimiter } from "../limits/in-flight-limiter.ts";
 import { toJobSummary, toJobView } from "../jobs/job-view.ts";
@@ -29,12 +31,6 @@ export interface LeaseRef {
 
 /** Chain lookups before a job is accepted; throws the typed not-found / not-active errors. */
 export type ResolveLeaseTarget = (input: LeaseRef & { owner: string }) => Promise<{ provider: string; hostUri: string }>;
-
-/** Where a request came from, for the audit trail. */
-export interface RequestContext {
-  requestId: string | null;
-  clientAddress: string | null;
-}
 
 export interface ShellExecServiceDeps {
   store: JobStore;
@@ -74,11 +70,6 @@ export class SecretsDisabledError extends ShellExecError {
   }
 }
 
-/** A refused command is recorded as its digest only: it may be the very thing that should not be stored. */
-export function auditCommand(subject: CommandSubject, sensitive: boolean): AuditCommand {
-  return subject.mode === "shell" ? { mode: "shell", command: subject.command, sensitive } : { mode: "exec", argv: [...subject.argv], sensitive };
-}
-
 export function newJobId(): string {
   return `job_${randomBytes(16).toString("base64url")}`;
 }
@@ -104,26 +95,10 @@ export class ShellExecService {
   ): Promise<{ job: JobView; finished: boolean }> {
     requirePermission(principal, "shell-exec:execute");
     const { store, queue, secretBox, audit, inFlight } = this.#deps;
-    const context = options.context ?? { requestId: null, clientAddress: null };
+    const context = options.context ?? NO_REQUEST_CONTEXT;
     const auditTarget = { ...lease, service: body.service, podIndex: body.podIndex };
     const subject = commandSubjectFromBody(body);
-    let sensitive: boolean;
-    try {
-      sensitive = this.#deps.policy.check(principal.id, subject).sensitive;
-    } catch (error) {
-      await audit
-        .record({
-          event: "refusal",
-          errorCode: error instanceof ShellExecError ? error.code : "COMMAND_NOT_ALLOWED",
-          principalId: principal.id,
-          wallet: principal.wallet,
-          target: auditTarget,
-          command: auditCommand(subject, true),
-          ...context,
-        })
-        .catch((auditError: unknown) => this.#deps.logger.error({ err: auditError }, "audit write failed"));
-      throw error;
-    }
+    const { sensitive } = await admitCommand(this.#deps, principal, auditTarget, subject, context);
     if (!this.#deps.hasSigningKey(principal.wallet)) throw new NoSigningKeyError(principal.wallet);
     await this.#deps.submitRate.check(principal.id);
     const bundle = secretBundleFromBody(body);
@@ -203,7 +178,7 @@ export class ShellExecService {
     return this.#waitForFinal(id, principal, timeoutSeconds, signal);
   }
 
-  async cancel(principal: Principal, id: string, context: RequestContext = { requestId: null, clientAddress: null }): Promise<JobView> {
+  async cancel(principal: Principal, id: string, context: RequestContext = NO_REQUEST_CONTEXT): Promise<JobView> {
     requirePermission(principal, "shell-exec:execute");
     const record = await this.#ownRecord(principal, id);
     if (isFinalStatus(record.status)) throw new AlreadyFinishedError(id, record.status);

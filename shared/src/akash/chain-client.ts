@@ -166,17 +166,7 @@ export class ChainRestClient {
     if (filters.oseq !== undefined) query["filters.oseq"] = String(filters.oseq);
     if (filters.state !== undefined) query["filters.state"] = filters.state;
     const pages = await this.#getAllPages("/akash/market/v1beta5/leases/list", query, leasesListSchema);
-    return pages.flatMap((page) =>
-      page.leases.map(({ lease }) => ({
-        owner: lease.id.owner,
-        dseq: lease.id.dseq,
-        gseq: lease.id.gseq,
-        oseq: lease.id.oseq,
-        provider: lease.id.provider,
-        bseq: lease.id.bseq ?? 0,
-        state: lease.state,
-      })),
-    );
+    return pages.flatMap((page) => page.leases.map(({ lease }) => toChainLease(lease)));
   }
 
   /** The provider registered at `address`, or null when none is. */
@@ -242,17 +232,7 @@ export class ChainRestClient {
       leasesListSchema,
       { pageLimit: 1_000, maxPages: 1_000 },
     );
-    return pages.flatMap((page) =>
-      page.leases.map(({ lease }) => ({
-        owner: lease.id.owner,
-        dseq: lease.id.dseq,
-        gseq: lease.id.gseq,
-        oseq: lease.id.oseq,
-        provider: lease.id.provider,
-        bseq: lease.id.bseq ?? 0,
-        state: lease.state,
-      })),
-    );
+    return pages.flatMap((page) => page.leases.map(({ lease }) => toChainLease(lease)));
   }
 
   async #getAllPages<T extends { pagination: string | null }>(
@@ -362,4 +342,16 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = error.cause instanceof Error && "code" in error.cause ? String(error.cause.code) : undefined;
   return code ? `${error.message} (${code})` : error.message;
+}
+
+function toChainLease(lease: z.output<typeof leasesListSchema>["leases"][number]["lease"]): ChainLease {
+  return {
+    owner: lease.id.owner,
+    dseq: lease.id.dseq,
+    gseq: lease.id.gseq,
+    oseq: lease.id.oseq,
+    provider: lease.id.provider,
+    bseq: lease.id.bseq ?? 0,
+    state: lease.state,
+  };
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { jobHashFields } from "../jobs/job-store.ts";
 import type { JobSpec } from "../jobs/job-model.ts";
 import type { RedisKeys } from "../redis/keys.ts";
+import { assertPipelineSucceeded } from "../redis/pipeline.ts";
 import { BATCH_COUNT_STATUSES, batchSpecSchema, batchStatusSchema, type BatchCounts, type BatchRecord, type BatchSpec } from "./batch-model.ts";
 
 /**
@@ -122,7 +123,7 @@ export class BatchStore {
         pipeline.zadd(this.#keys.walletJobs(job.spec.wallet), Date.parse(job.spec.createdAt), job.spec.id);
         pipeline.zadd(this.#keys.batchJobs(spec.id), start + offset, job.spec.id);
       });
-      assertPipeline(await pipeline.exec());
+      assertPipelineSucceeded(await pipeline.exec());
     }
     const counts: Record<string, string> = Object.fromEntries(BATCH_COUNT_STATUSES.map((status) => [`c:${status}`, "0"]));
     counts["c:queued"] = String(jobs.length);
@@ -143,7 +144,7 @@ export class BatchStore {
     }
     final.expire(this.#keys.batchPending(spec.id), ttl);
     final.sadd(this.#keys.activeBatches, spec.id);
-    assertPipeline(await final.exec());
+    assertPipelineSucceeded(await final.exec());
   }
 
   /** Ids to enqueue now (see DISPATCH). */
@@ -213,9 +214,4 @@ export class BatchStore {
   async forgetDispatched(batchId: string, ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.#redis.srem(this.#keys.batchDispatched(batchId), ...ids);
   }
-}
-
-function assertPipeline(replies: [Error | null, unknown][] | null): void {
-  if (!replies) throw new Error("Redis pipeline was discarded");
-  for (const [error] of replies) if (error) throw error;
 }

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { RedisKeys } from "../redis/keys.ts";
+import { assertPipelineSucceeded } from "../redis/pipeline.ts";
 import {
   jobErrorSchema,
   jobResultMetaSchema,
@@ -162,7 +163,7 @@ export class JobStore {
       .zremrangebyscore(index, "-inf", createdMs - this.#retentionSeconds * 1000)
       .expire(index, this.#retentionSeconds)
       .exec()
-      .then(assertExecSucceeded);
+      .then(assertPipelineSucceeded);
   }
 
   /** Removes a job whose enqueue failed, so a refused submit leaves nothing behind. */
@@ -371,7 +372,3 @@ function parseRecord(values: (string | null)[]): JobRecord | null {
   };
 }
 
-function assertExecSucceeded(replies: [Error | null, unknown][] | null): void {
-  if (!replies) throw new Error("Redis transaction was discarded");
-  for (const [error] of replies) if (error) throw error;
-}
