@@ -83,6 +83,37 @@ describe("execution safety, end to end", () => {
     }
   }, 120_000);
 
+  it("a worker killed before it sent the command leaves a job that simply runs once elsewhere", async () => {
+    // The lease-status check (before anything is sent) hangs, so the first worker is killed before sending.
+    await stack.sim.setFault({ dseq: "1000", gseq: 1, oseq: 1 }, { kind: "stall" });
+    const first = await stack.startWorkerProcess();
+    const id = await submit({ service: "web", command: "echo once >> before-send.log" });
+    await waitFor(async () => (await getJob(id)).status === "running", 10_000, "the job to be claimed");
+    await killAndWait(first);
+    await stack.sim.setFault({ dseq: "1000", gseq: 1, oseq: 1 }, null);
+    const second = await stack.startWorkerProcess();
+    try {
+      const ended = await waitFor(async () => {
+        const job = await getJob(id);
+        return job.status === "succeeded" ? job : null;
+      }, 20_000, "the job to run elsewhere");
+      expect(ended.error).toBeNull();
+      expect(await readLines(join(sandbox, "before-send.log"))).toEqual(["once"]);
+    } finally {
+      await killAndWait(second);
+    }
+  }, 60_000);
+
+  it("a worker stopped with SIGTERM finishes its running job before it exits", async () => {
+    const worker = await stack.startWorkerProcess();
+    const id = await submit({ service: "web", command: "echo go >> graceful.log; sleep 1; echo done" });
+    await waitFor(async () => (await readLines(join(sandbox, "graceful.log"))).length === 1, 10_000, "the command to start");
+    const exited = new Promise<number | null>((resolve) => worker.once("exit", (code) => resolve(code)));
+    worker.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(await getJob(id)).toMatchObject({ status: "succeeded", result: { stdout: "done\n" } });
+  }, 30_000);
+
   it("cancels a queued job: it ends canceled and never runs", async () => {
     const id = await submit({ service: "web", command: "echo ran >> queued-cancel.log" });
     const canceled = await stack.request("DELETE", `/v1/shell-exec/jobs/${id}`);
