@@ -128,4 +128,16 @@ describe("JobStore", () => {
     expect(await store.reserveIdempotencyKey("p", "k", { jobId: "b", fingerprint: "g" })).toEqual({ jobId: "a", fingerprint: "f" });
     expect(await store.reserveIdempotencyKey("q", "k", { jobId: "c", fingerprint: "g" })).toBeNull();
   });
+
+  it("forgets a job after its retention: the record, output and index entry are gone", async () => {
+    const shortPrefix = uniquePrefix("retention");
+    const shortStore = new JobStore({ redis, keys: redisKeys(shortPrefix), retentionSeconds: 1 });
+    await shortStore.create(spec("r1"));
+    await shortStore.claim("r1", "w");
+    await shortStore.finish("r1", { status: "succeeded", result: null, error: null, output: { stdout: Buffer.from("x"), stderr: Buffer.alloc(0) } });
+    expect(await shortStore.get("r1")).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(await shortStore.get("r1")).toBeNull();
+    expect((await shortStore.list({ wallet: WALLET, limit: 10 })).jobs).toEqual([]);
+  });
 });
