@@ -10,6 +10,10 @@ export interface BenchContext {
   repeats: number;
   logLevel: string;
   workerConcurrency: number;
+  /** NODE_OPTIONS for the API and worker processes (`--node-options`), e.g. a heap limit; "" for none. */
+  nodeOptions: string;
+  /** Scenario (5) takes V8 heap snapshots of the API before and after parking the waiters (`--heap-snapshots`). */
+  heapSnapshots: boolean;
   /** Node flags that make a child write a CPU profile on exit, or [] when profiling is off. */
   profileArgs(name: string): string[];
   log(message: string): void;

@@ -8,6 +8,8 @@ export function applyGoals(results: Results): void {
   // Not a goal, but what bounds it here: the provider path measured directly.
   results.compare("3.system.throughput", "2.provider.throughput", "ratio");
 
+  results.compare("3.redisCommandsPerJob", "1.redisCommandsPerJob", "ratio");
+
   // (4) sync latency at idle: p50 ≤ (2) p50 + 3 ms, p99 ≤ (2) p99 + 10 ms.
   results.compare("4.sync.p50", "2.provider.p50", "difference");
   results.goal("4.sync.p50", "≤ (2) + 3 ms", (f) => (f.anchors[0]?.value ?? Infinity) <= 3);

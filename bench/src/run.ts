@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     "log-level": { type: "string", default: "warn" },
     concurrency: { type: "string", default: "16" },
+    "node-options": { type: "string", default: "" },
+    "heap-snapshots": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
   },
 });
@@ -61,6 +63,8 @@ const ctx: BenchContext = {
   repeats: Number(args.repeats ?? (args.quick ? 2 : 3)),
   logLevel: args["log-level"],
   workerConcurrency: Number(args.concurrency),
+  nodeOptions: args["node-options"],
+  heapSnapshots: args["heap-snapshots"],
   profileArgs: (name) => cpuProfileArgs(profiling, name, stamp),
   log: (message) => console.error(message),
 };
@@ -111,7 +115,9 @@ const info = {
     repeats: ctx.repeats,
     logLevel: ctx.logLevel,
     workerConcurrency: ctx.workerConcurrency,
+    nodeOptions: ctx.nodeOptions,
     profiling,
+    heapSnapshots: ctx.heapSnapshots,
     scenarios: only ? [...only] : SCENARIOS.map((s) => s.n),
   },
 };
@@ -127,10 +133,12 @@ if (!args["no-write"]) {
   await mkdir(dir, { recursive: true });
   const markdown = renderMarkdownReport(info, results, { profiles: profileSections });
   const json = JSON.stringify({ ...info, figures: results.figures, notes: results.notes, profiles: profileSections }, null, 2);
-  for (const name of ["latest", stamp]) {
+  // A profiling run's figures are skewed by the profiler: they go to profile.* and never replace latest.*.
+  const skewed = profiling || ctx.heapSnapshots;
+  for (const name of skewed ? ["profile"] : ["latest", stamp]) {
     await writeFile(join(dir, `${name}.md`), markdown);
     await writeFile(join(dir, `${name}.json`), `${json}\n`);
   }
-  console.log(`written: bench/results/latest.md, bench/results/latest.json (and ${stamp}.*)`);
+  console.log(skewed ? "written: bench/results/profile.md, bench/results/profile.json" : `written: bench/results/latest.md, bench/results/latest.json (and ${stamp}.*)`);
 }
 process.exit(failures.length ? 1 : 0);

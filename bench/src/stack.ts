@@ -75,6 +75,7 @@ export async function startBenchStack(ctx: BenchContext, options: StackOptions):
       AKASH_REST_URL: sim.chainUrl,
       AKASH_WALLET_MNEMONIC: mnemonic,
       LOG_LEVEL: ctx.logLevel,
+      ...(ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions } : {}),
     };
     const api = await startApiProcess(
       {
@@ -125,4 +126,12 @@ export async function startBenchStack(ctx: BenchContext, options: StackOptions):
 export async function redisPid(redis: BenchRedis): Promise<number> {
   const info = await redis.client.info("server");
   return Number(/process_id:(\d+)/.exec(info)?.[1]);
+}
+
+/** `INFO commandstats` as calls per command (lower-case names). */
+export async function redisCommandCalls(redis: BenchRedis): Promise<Map<string, number>> {
+  const info = await redis.client.info("commandstats");
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
+  return calls;
 }

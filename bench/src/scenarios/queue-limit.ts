@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { execJobOptions } from "@shell-exec/shared/jobs/exec-queue.ts";
 import type { BenchContext } from "../context.ts";
 import { spawnNode, startRedis, type ManagedChild } from "../procs.ts";
+import { redisCommandCalls } from "../stack.ts";
 import { ratePerSecond } from "../stats.ts";
 
 /**
@@ -51,9 +52,15 @@ export async function queueLimit(ctx: BenchContext): Promise<void> {
     ctx.log(`  warm-up: ${Math.min(jobs, 5_000)} jobs`);
     await round(Math.min(jobs, 5_000));
     const rates: number[] = [];
+    const commandsPerJob: number[] = [];
     for (let r = 0; r < ctx.repeats; r++) {
+      const calls0 = await redisCommandCalls(redis);
       rates.push(await round(jobs));
-      ctx.log(`  repeat ${r + 1}: ${Math.round(rates.at(-1)!)} jobs/s`);
+      const calls1 = await redisCommandCalls(redis);
+      let total = 0;
+      for (const [name, n] of calls1) total += n - (calls0.get(name) ?? 0);
+      commandsPerJob.push(total / jobs);
+      ctx.log(`  repeat ${r + 1}: ${Math.round(rates.at(-1)!)} jobs/s, ${commandsPerJob.at(-1)!.toFixed(1)} Redis commands/job`);
     }
     ctx.results.add({
       id: "1.queue.throughput",
@@ -63,6 +70,7 @@ export async function queueLimit(ctx: BenchContext): Promise<void> {
       values: rates,
       note: `${jobs} jobs per repeat, addBulk ×1,000, 1 consumer process, concurrency ${ctx.workerConcurrency}, removeOnComplete`,
     });
+    ctx.results.add({ id: "1.redisCommandsPerJob", scenario: 1, label: "Redis commands per no-op job", unit: "", values: commandsPerJob });
   } finally {
     await queue.close();
     await worker?.stop();

@@ -1,6 +1,6 @@
 import type { BenchContext } from "../context.ts";
 import { cpuTimeMs } from "../procs.ts";
-import { fastService, redisPid, startBenchStack } from "../stack.ts";
+import { fastService, redisCommandCalls, redisPid, startBenchStack } from "../stack.ts";
 import { ratePerSecond } from "../stats.ts";
 
 /**
@@ -19,6 +19,8 @@ export async function throughput(ctx: BenchContext): Promise<void> {
     const body = { service: "web", command: "echo ok", timeout: 60 };
     const rates: number[] = [];
     const cpuPerJob: Record<keyof typeof pids, number[]> = { api: [], worker: [], sim: [], redis: [] };
+    const commandsPerJob: number[] = [];
+    let commandMix = "";
     for (let r = 0; r < ctx.repeats; r++) {
       let phase: "warmup" | "measure" | "done" = "warmup";
       let counted = 0;
@@ -37,6 +39,7 @@ export async function throughput(ctx: BenchContext): Promise<void> {
       });
       await new Promise((resolve) => setTimeout(resolve, r === 0 ? warmupMs : 1_000));
       const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTimeMs(pid)])) as Record<keyof typeof pids, number>;
+      const calls0 = await redisCommandCalls(stack.redis);
       counted = 0;
       phase = "measure";
       const t0 = performance.now();
@@ -45,12 +48,18 @@ export async function throughput(ctx: BenchContext): Promise<void> {
       const elapsed = performance.now() - t0;
       phase = "done";
       for (const key of Object.keys(pids) as (keyof typeof pids)[]) cpuPerJob[key].push((cpuTimeMs(pids[key]) - cpu0[key]) / jobs);
+      const calls1 = await redisCommandCalls(stack.redis);
+      // The bench's own INFO calls are 2 in all: negligible.
+      const perCommand = [...calls1].map(([name, n]) => [name, (n - (calls0.get(name) ?? 0)) / jobs] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
+      commandsPerJob.push(perCommand.reduce((total, [, n]) => total + n, 0));
+      commandMix = perCommand.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(", ");
       await Promise.all(loops);
       if (failures) throw new Error(`${failures} requests did not end succeeded; last: ${lastFailure}`);
       rates.push(ratePerSecond(jobs, elapsed));
       ctx.log(
         `  repeat ${r + 1}: ${Math.round(rates.at(-1)!)} jobs/s; CPU ms/job ` +
-          Object.entries(cpuPerJob).map(([k, v]) => `${k} ${v.at(-1)!.toFixed(2)}`).join(", "),
+          Object.entries(cpuPerJob).map(([k, v]) => `${k} ${v.at(-1)!.toFixed(2)}`).join(", ") +
+          `; Redis commands/job ${commandsPerJob.at(-1)!.toFixed(1)} (${commandMix})`,
       );
     }
     ctx.results.add({
@@ -61,6 +70,7 @@ export async function throughput(ctx: BenchContext): Promise<void> {
       values: rates,
       note: `${windowMs / 1000} s window per repeat after warm-up; 1 API process, 1 worker process (concurrency ${ctx.workerConcurrency}), fast responder`,
     });
+    ctx.results.add({ id: "3.redisCommandsPerJob", scenario: 3, label: "Redis commands per job (all processes)", unit: "", values: commandsPerJob, note: `last repeat by command: ${commandMix}` });
     for (const [key, values] of Object.entries(cpuPerJob)) {
       ctx.results.add({ id: `3.cpuPerJob.${key}`, scenario: 3, label: `CPU per job: ${key} process`, unit: "ms", values });
     }
