@@ -135,10 +135,12 @@ if (!args["no-write"]) {
   const json = JSON.stringify({ ...info, figures: results.figures, notes: results.notes, profiles: profileSections }, null, 2);
   // A profiling run's figures are skewed by the profiler: they go to profile.* and never replace latest.*.
   const skewed = profiling || ctx.heapSnapshots;
-  for (const name of skewed ? ["profile"] : ["latest", stamp]) {
-    await writeFile(join(dir, `${name}.md`), markdown);
-    await writeFile(join(dir, `${name}.json`), `${json}\n`);
+  const targets = skewed ? [join(dir, "profile")] : [join(dir, "latest"), join(dir, "history", stamp)];
+  await mkdir(join(dir, "history"), { recursive: true });
+  for (const base of targets) {
+    await writeFile(`${base}.md`, markdown);
+    await writeFile(`${base}.json`, `${json}\n`);
   }
-  console.log(skewed ? "written: bench/results/profile.md, bench/results/profile.json" : `written: bench/results/latest.md, bench/results/latest.json (and ${stamp}.*)`);
+  console.log(skewed ? "written: bench/results/profile.md, bench/results/profile.json" : `written: bench/results/latest.md, bench/results/latest.json (and history/${stamp}.*)`);
 }
 process.exit(failures.length ? 1 : 0);
