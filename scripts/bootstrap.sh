@@ -16,6 +16,12 @@ node_is_recent_enough() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'
 }
 
+# A Node installed from the npm registry trusts only its bundled CAs; where the machine's trust store holds more
+# (a TLS-inspecting proxy on the way to the registry), hand it the system bundle unless the caller chose one.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 export PATH="$TOOLCHAIN_DIR/bin:$PATH"
 
 if ! node_is_recent_enough; then
